@@ -1,0 +1,157 @@
+// The process adapter: any program speaking steerspec/1 — one JSON object per line on stdin, one
+// reply per line on stdout, logs on stderr. One process serves every run: each run begins with an
+// `init`. A reply that is not JSON, no reply before the deadline, or the process exiting become
+// AdapterFaults (protocol-error, timeout, crashed) with the evidence quoted.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { z } from 'zod';
+import { AdapterFault } from '../core/runner.ts';
+import type { AnyScheme } from '../core/scheme.ts';
+import { checked, Unsupported, type Subject } from '../core/subject.ts';
+import { show } from '../core/vocabulary.ts';
+
+export const PROTOCOL = 'steerspec/1';
+
+const initReply = z.union([
+  z.strictObject({ ok: z.literal(true), capabilities: z.strictObject({ hash: z.boolean(), snapshot: z.boolean() }) }),
+  z.strictObject({ ok: z.literal(false), error: z.enum(['unsupported-scheme', 'unsupported-config']), message: z.string().optional() }),
+]);
+
+const STDERR_KEPT = 8192;
+
+export interface ProcessOptions {
+  timeoutMs: number;
+  /** Extra environment for the program. */
+  env?: Record<string, string>;
+}
+
+/** A running adapter process and the one request it may have outstanding. */
+class Connection {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffered = '';
+  private readonly lines: string[] = [];
+  private waiting?: (line: string | Error) => void;
+  private exit?: string;
+  stderr = '';
+
+  constructor(readonly command: string, options: ProcessOptions) {
+    this.child = spawn('/bin/sh', ['-c', command], { stdio: 'pipe', env: { ...process.env, ...options.env } });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      let newline: number;
+      while ((newline = this.buffered.indexOf('\n')) >= 0) {
+        this.lines.push(this.buffered.slice(0, newline).replace(/\r$/, ''));
+        this.buffered = this.buffered.slice(newline + 1);
+      }
+      this.wake();
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_KEPT);
+    });
+    this.child.stdin.on('error', () => {}); // a dead reader shows up as the exit below
+    this.child.on('error', (e) => this.died(`could not start: ${e.message}`));
+    this.child.on('exit', (code, signal) => this.died(signal ? `killed by ${signal}` : `exited with code ${code}`));
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Sends one object and waits for one reply line. */
+  async request(message: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.alive) throw this.crashed(message);
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    const line = await new Promise<string | Error>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        resolve(new AdapterFault('timeout', `no reply to ${show(message)} within ${timeoutMs} ms${this.tail()}`));
+      }, timeoutMs);
+      this.waiting = (got) => {
+        clearTimeout(timer);
+        resolve(got);
+      };
+      this.wake();
+    });
+    if (line instanceof Error) {
+      this.kill();
+      throw line;
+    }
+    try {
+      return JSON.parse(line);
+    } catch {
+      this.kill();
+      throw new AdapterFault('protocol-error', `reply to ${show(message)} is not JSON: ${show(line)}`);
+    }
+  }
+
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    this.child.stdin.end();
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    const timer = setTimeout(() => this.kill(), 1000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private wake(): void {
+    if (!this.waiting) return;
+    const take = this.waiting;
+    if (this.lines.length > 0) {
+      this.waiting = undefined;
+      take(this.lines.shift()!);
+    } else if (!this.alive) {
+      this.waiting = undefined;
+      take(this.crashed());
+    }
+  }
+
+  private died(how: string): void {
+    this.exit ??= how;
+    // Let stdout and stderr drain before a waiting request learns of the exit.
+    setImmediate(() => this.wake());
+  }
+
+  private crashed(message?: unknown): AdapterFault {
+    return new AdapterFault('crashed', `the process ${this.exit ?? 'died'}${message === undefined ? '' : ` (before replying to ${show(message)})`}${this.tail()}`);
+  }
+
+  private tail(): string {
+    const text = this.stderr.trim();
+    return text ? `; stderr ends: ${show(text.slice(-600), 600)}` : '';
+  }
+}
+
+export function processSubject(command: string, options: ProcessOptions): Subject {
+  let connection: Connection | undefined;
+  return {
+    describe: `--exec ${JSON.stringify(command)}`,
+    async start(scheme: AnyScheme, config: unknown) {
+      if (!connection?.alive) connection = new Connection(command, options);
+      const current = connection;
+      const raw = await current.request({ op: 'init', protocol: PROTOCOL, scheme: scheme.name, config }, options.timeoutMs);
+      const reply = initReply.safeParse(raw);
+      if (!reply.success) {
+        current.kill();
+        throw new AdapterFault('protocol-error', `reply to init is not an init reply of ${PROTOCOL}: ${show(raw)}`);
+      }
+      if (!reply.data.ok) throw new Unsupported(reply.data.error, reply.data.message ?? '');
+      const { capabilities } = reply.data;
+      return checked(
+        scheme,
+        {
+          apply: (cmd) => current.request(cmd, options.timeoutMs),
+          snapshot: () => current.request({ op: 'snapshot' }, options.timeoutMs),
+        },
+        capabilities,
+      );
+    },
+    async close() {
+      await connection?.close();
+    },
+  };
+}

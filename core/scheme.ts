@@ -1,0 +1,91 @@
+// What a scheme is made of, and what an implementation under test must offer.
+// Every scheme (reuserps, rss-ports, numa, ...) fills in one `Scheme`; the runner,
+// the campaign, trace replay, the CLI and the adapters only ever see this shape.
+import type fc from 'fast-check';
+import type { z } from 'zod';
+import type { Model } from './relation.ts';
+
+/** What an implementation can do beyond answering commands. */
+export interface Capabilities {
+  /** It takes the `hash` of a command from the oracle (false: it computes its own, and `hash` is omitted). */
+  hash: boolean;
+  /** It can show its whole state, in the shape of the model's state. */
+  snapshot: boolean;
+}
+export type Capability = keyof Capabilities;
+
+/** An implementation under test: the built-in `impl/`, a module, a process or a kernel. */
+export interface Implementation<Cmd = unknown, Out = unknown, State = unknown> {
+  apply(cmd: Cmd): Out | Promise<Out>;
+  snapshot?(): State | Promise<State>;
+}
+
+/** One step as a property sees it: states come from the snapshot when there is one, else from the model. */
+export interface Transition<Config, State, Cmd, Out> {
+  config: Config;
+  index: number;
+  before: State;
+  cmd: Cmd;
+  outcome: Out;
+  after: State;
+}
+
+export interface Property<Config = any, State = any, Cmd = any, Out = any> {
+  name: string;
+  /** One sentence: "true iff ...". */
+  rule: string;
+  /** Capabilities the property needs; without them it is reported as skipped, never as passed. */
+  needs?: Capability[];
+  /** A fresh checker for one run (it may keep counters); returns a violation message or null. */
+  monitor(config: Config): (t: Transition<Config, State, Cmd, Out>) => string | null;
+}
+
+/** A situation the generators must reach often enough to be worth the name. */
+export interface Corner<Config = any, State = any, Cmd = any, Out = any> {
+  name: string;
+  /** A fresh watcher for one run (it may remember earlier steps); true once the corner is reached. */
+  watch(): (t: Transition<Config, State, Cmd, Out>) => boolean;
+}
+
+export interface Scheme<Config = any, State = any, Cmd = any, Out = any> {
+  name: string;
+  summary: string;
+  /** Raw JSON config (defaults filled in, cross-field rules checked) → Config. */
+  config: z.ZodType<Config>;
+  command: z.ZodType<Cmd>;
+  /** The outcomes of the vocabulary for this command (the shape, not whether the spec allows it). */
+  outcome(cmd: Cmd): z.ZodType<Out>;
+  model: Model<Config, State, Cmd, Out>;
+  implementation(config: Config): Implementation<Cmd, Out, State>;
+  properties: Property<Config, State, Cmd, Out>[];
+  /** Generated runs: a config and a command sequence. */
+  runs: fc.Arbitrary<{ config: Config; commands: Cmd[] }>;
+  corners: Corner<Config, State, Cmd, Out>[];
+}
+
+export type AnyScheme = Scheme<any, any, any, any>;
+
+/** Properties every scheme has; the runner checks them itself. */
+export const conformance: Property = {
+  name: 'conformance',
+  rule: 'true iff every outcome of the implementation is one the model allows',
+  monitor: () => () => null,
+};
+export const snapshotMatchesModel: Property = {
+  name: 'snapshot-matches-model',
+  rule: "true iff after every step the implementation's snapshot equals the model's state",
+  needs: ['snapshot'],
+  monitor: () => () => null,
+};
+
+/** All properties of a scheme, the generic ones first. */
+export function allProperties(scheme: AnyScheme): Property[] {
+  return [conformance, snapshotMatchesModel, ...scheme.properties];
+}
+
+/** A command as an implementation that computes its own hash receives it. */
+export function withoutHash<Cmd>(cmd: Cmd): Cmd {
+  if (cmd === null || typeof cmd !== 'object' || !('hash' in cmd)) return cmd;
+  const { hash: _hash, ...rest } = cmd as Record<string, unknown>;
+  return rest as Cmd;
+}

@@ -1,0 +1,103 @@
+// The implementation under test, as a source of fresh instances: the built-in impl/, a module,
+// a process speaking steerspec/1, or the kernel through its helper. Replies are validated against
+// the vocabulary here, once, whatever the source.
+import { stepWith } from './relation.ts';
+import { AdapterFault } from './runner.ts';
+import type { AnyScheme, Capabilities, Implementation } from './scheme.ts';
+import { show } from './vocabulary.ts';
+
+/** The subject declined a scheme or config (`unsupported-scheme` / `unsupported-config`). */
+export class Unsupported extends Error {
+  constructor(
+    readonly kind: 'unsupported-scheme' | 'unsupported-config',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Unsupported';
+  }
+}
+
+export interface Instance extends Implementation {
+  capabilities: Capabilities;
+}
+
+export interface Subject {
+  /** How to name it in reports and replay hints, e.g. `--exec "python3 impl.py"`; empty for the built-in one. */
+  describe: string;
+  /** A fresh instance for one run. Throws Unsupported, or AdapterFault when the subject misbehaves. */
+  start(scheme: AnyScheme, config: unknown): Promise<Instance>;
+  close(): Promise<void>;
+}
+
+/** Wraps an implementation so a reply outside the vocabulary, or a throw, becomes an AdapterFault. */
+export function checked(scheme: AnyScheme, impl: Implementation, capabilities: Capabilities): Instance {
+  return {
+    capabilities,
+    async apply(cmd) {
+      let reply: unknown;
+      try {
+        reply = await impl.apply(cmd);
+      } catch (e) {
+        throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const parsed = scheme.outcome(cmd).safeParse(reply);
+      if (!parsed.success) {
+        throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
+      }
+      return parsed.data;
+    },
+    ...(capabilities.snapshot && impl.snapshot
+      ? {
+          async snapshot() {
+            try {
+              return await impl.snapshot!();
+            } catch (e) {
+              throw new AdapterFault('crashed', `snapshot() threw: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          },
+        }
+      : {}),
+  };
+}
+
+/** The built-in optimized implementation of every scheme (impl/). */
+export const builtin: Subject = {
+  describe: '',
+  async start(scheme, config) {
+    return checked(scheme, scheme.implementation(config), { hash: true, snapshot: true });
+  },
+  async close() {},
+};
+
+/**
+ * The model itself as a subject, taking its free choices at random (seeded): it shows that the
+ * specification obeys its own properties and lets generators be measured without an impl.
+ */
+export function modelSubject(seed = 1): Subject {
+  let state = seed >>> 0 || 1;
+  const random = (n: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  return {
+    describe: '(the model)',
+    async start(scheme, config) {
+      let current = scheme.model.init(config);
+      return checked(
+        scheme,
+        {
+          apply(cmd) {
+            const { outcome, next } = stepWith(scheme.model, current, cmd, random);
+            current = next;
+            return outcome;
+          },
+          snapshot: () => current,
+        },
+        { hash: true, snapshot: true },
+      );
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,357 @@
+// rss-ports — the optimized implementation. Solve, do not search:
+//
+// - Once per config: the ports of the range are grouped into classes by their own contribution to the
+//   RETA index, c(port) = P(port) & (retaSize - 1), enumerated by the GF(2) solver (impl/toeplitz.ts); RFD's
+//   classes are simply port & (roundUpPow2(cpus) - 1). Classes are stored ascending, in one CSR array.
+// - setRemote: base = hash(remote, local, remote port, 0) with the table-driven hash (one hash, not one
+//   per port); class c now sits at RETA index c XOR (base & mask) — a relabelling, no port is rehashed.
+//   It resets the per-class free state and rebuilds, per bucket, the queue of its RETA indices that have
+//   free ports: O(retaSize), independent of the range.
+// - allocate(b): the first index of b's queue; within its class, never-used ports ascending, then released
+//   ones oldest release first (FIFO, like HAProxy's port ring). An index whose class runs dry leaves the
+//   queue; one that regains a port rejoins at its end. O(1), nothing allocated but the outcome object.
+// - Held (revision, port) pairs live in a node pool, chained per port, newest first: a release walks only
+//   the revisions holding that very port. Memory: O(range + retaSize + held pairs), whatever the number of
+//   revisions ever seen.
+import { match } from 'ts-pattern';
+import { InputError } from '../core/vocabulary.ts';
+import { bucketCount, roundUpPow2, type Command, type Config, type Holding, type Outcome, type Remote, type State } from '../model/rss-ports.ts';
+import { keyBytes, parseAddress } from '../model/toeplitz.ts';
+import { keyWindow, PortSolver, ToeplitzTable } from './toeplitz.ts';
+
+const NONE = -1;
+/** `take` results below zero. */
+export const BAD_BUCKET = -1;
+export const NO_REMOTE = -2;
+export const EXHAUSTED = -3;
+
+interface RevisionInfo {
+  remote: Remote;
+  held: number;
+}
+
+export class RssPortsImpl {
+  protected readonly low: number;
+  protected readonly width: number;
+  protected readonly bucketTotal: number;
+  /** Number of RETA indices (retaSize, or roundUpPow2(cpus) under RFD) and its mask. */
+  protected readonly indices: number;
+  protected readonly indexMask: number;
+  /** Bucket of each RETA index (-1: steers nowhere, RFD values >= cpus). */
+  protected readonly indexBucket: Int32Array;
+
+  // Hashing (Toeplitz only).
+  protected readonly hasher: ToeplitzTable | null = null;
+  protected readonly solver: PortSolver | null = null;
+  protected readonly localBytes: number[];
+  protected readonly input: Uint8Array;
+
+  /** Classes in CSR form: the ports of class c are classPorts[classStart[c] .. classStart[c+1]-1], ascending. */
+  protected readonly classStart: Int32Array;
+  protected readonly classPorts: Int32Array;
+  /** Class of each port of the range (by port - low). */
+  protected readonly portClass: Int32Array;
+
+  // Per class, in the current revision: how many never-used ports were taken, and a FIFO of released ones.
+  protected readonly cursor: Int32Array;
+  protected readonly fifoHead: Int32Array;
+  protected readonly fifoTail: Int32Array;
+  protected readonly fifoNext: Int32Array;
+
+  // Per bucket, the queue of its RETA indices whose class has a free port (intrusive, doubly linked).
+  protected readonly queueHead: Int32Array;
+  protected readonly queueTail: Int32Array;
+  protected readonly queueNext: Int32Array;
+  protected readonly queuePrev: Int32Array;
+  protected readonly queued: Uint8Array;
+
+  // Holds: nodes (revision, next) chained per port from holder[port - low], newest first.
+  protected readonly holder: Int32Array;
+  protected nodeRevision = new Int32Array(64);
+  protected nodeNext = new Int32Array(64);
+  protected freeNode = NONE;
+  protected nodesUsed = 0;
+
+  protected revision = 0;
+  protected remote: Remote | null = null;
+  protected remoteBytes: number[] = [];
+  /** base & mask of the current revision: class c is at RETA index c ^ relabelMask. */
+  protected relabelMask = 0;
+  /** The current revision and every revision still holding ports. */
+  protected revisions = new Map<number, RevisionInfo>();
+
+  constructor(readonly config: Config) {
+    const high = config.portRange[1];
+    const low = this.rangeStart(config);
+    this.low = low;
+    this.width = high - low + 1;
+    this.bucketTotal = bucketCount(config);
+    this.localBytes = parseAddress(config.family, config.localAddress)!;
+    this.input = new Uint8Array(config.family === 'ipv4' ? 12 : 36);
+
+    let classOfPort: (port: number) => number;
+    if (config.align === 'rfd') {
+      this.indices = roundUpPow2(config.cpus);
+      this.indexMask = this.indices - 1;
+      this.indexBucket = Int32Array.from({ length: this.indices }, (_, i) => (i < config.cpus ? i : NONE));
+      classOfPort = (port) => port & this.indexMask;
+    } else {
+      this.indices = config.retaSize;
+      this.indexMask = this.indices - 1;
+      this.indexBucket = Int32Array.from(config.reta);
+      this.hasher = new ToeplitzTable(Uint8Array.from(keyBytes(config.key)), this.input.length, (key, offset) => this.keyWindow(key, offset));
+      const columns = Array.from({ length: 16 }, (_, bit) => this.portContribution(1 << bit) & this.indexMask);
+      this.solver = new PortSolver(columns);
+      const everyPort = new Int32Array(65536).fill(NONE);
+      for (let c = 0; c < this.indices; c++) this.solver.forEachPort(c, (port) => (everyPort[port] = c));
+      classOfPort = (port) => everyPort[port];
+    }
+
+    // Group the range by class, ascending within each class.
+    this.portClass = new Int32Array(this.width);
+    this.classStart = new Int32Array(this.indices + 1);
+    for (let i = 0; i < this.width; i++) {
+      this.portClass[i] = classOfPort(low + i);
+      this.classStart[this.portClass[i] + 1]++;
+    }
+    for (let c = 0; c < this.indices; c++) this.classStart[c + 1] += this.classStart[c];
+    this.classPorts = new Int32Array(this.width);
+    const fill = this.classStart.slice(0, this.indices);
+    for (let i = 0; i < this.width; i++) this.classPorts[fill[this.portClass[i]]++] = low + i;
+
+    this.cursor = new Int32Array(this.indices);
+    this.fifoHead = new Int32Array(this.indices).fill(NONE);
+    this.fifoTail = new Int32Array(this.indices).fill(NONE);
+    this.fifoNext = new Int32Array(this.width);
+    this.queueHead = new Int32Array(this.bucketTotal).fill(NONE);
+    this.queueTail = new Int32Array(this.bucketTotal).fill(NONE);
+    this.queueNext = new Int32Array(this.indices);
+    this.queuePrev = new Int32Array(this.indices);
+    this.queued = new Uint8Array(this.indices);
+    this.holder = new Int32Array(this.width).fill(NONE);
+  }
+
+  /** The first port the allocator may hand out: the range's own low end (fastsocket rounds it down; we must not). */
+  protected rangeStart(config: Config): number {
+    return config.portRange[0];
+  }
+
+  apply(cmd: Command): Outcome {
+    return match(cmd)
+      .with({ op: 'setRemote' }, (c) => ({ ok: true as const, revision: this.setRemote(c.address, c.port) }))
+      .with({ op: 'allocate' }, (c): Outcome => {
+        const port = this.take(c.bucket);
+        if (port >= 0) return { ok: true, port };
+        return { ok: false, error: port === BAD_BUCKET ? 'bad-bucket' : port === NO_REMOTE ? 'no-remote' : 'exhausted' };
+      })
+      .with({ op: 'release' }, (c): Outcome => (this.release(c.port, c.revision) ? { ok: true } : { ok: false, error: 'not-allocated' }))
+      .exhaustive();
+  }
+
+  // ---- hashing ----
+
+  /** The 32 key bits from bit `offset`; past the end of the key they read as zero. */
+  protected keyWindow(key: Uint8Array, offset: number): number {
+    return keyWindow(key, offset);
+  }
+
+  /** Writes the reply's hash input in receive order: remote addr, local addr, remote port, local port (big-endian). */
+  protected encodeReply(remote: ArrayLike<number>, local: ArrayLike<number>, remotePort: number, localPort: number, out: Uint8Array): void {
+    const n = remote.length;
+    for (let i = 0; i < n; i++) {
+      out[i] = remote[i];
+      out[n + i] = local[i];
+    }
+    out[2 * n] = remotePort >> 8;
+    out[2 * n + 1] = remotePort & 0xff;
+    out[2 * n + 2] = localPort >> 8;
+    out[2 * n + 3] = localPort & 0xff;
+  }
+
+  /** The table-driven hash of the reply tuple (remote, this local address, remote port, local port). */
+  hashReply(remote: ArrayLike<number>, remotePort: number, localPort: number): number {
+    this.encodeReply(remote, this.localBytes, remotePort, localPort, this.input);
+    return this.hasher!.hash(this.input);
+  }
+
+  /** P(localPort): the local port's own contribution (everything else zero); the hash is base ^ P by linearity. */
+  protected portContribution(localPort: number): number {
+    const zeros = new Array<number>(this.localBytes.length).fill(0);
+    this.encodeReply(zeros, zeros, 0, localPort, this.input);
+    return this.hasher!.hash(this.input);
+  }
+
+  /** The XOR that moves class c to RETA index c ^ mask for the current remote. */
+  protected relabel(base: number): number {
+    return base & this.indexMask;
+  }
+
+  // ---- revisions ----
+
+  setRemote(address: string, port: number): number {
+    const bytes = parseAddress(this.config.family, address);
+    if (bytes === null) throw new InputError('setRemote.address', `is not an ${this.config.family === 'ipv4' ? 'IPv4' : 'IPv6'} address (the config's family is ${this.config.family})`);
+    // The same remote again is no change: the revision stays (the model also allows a new one).
+    if (this.remote !== null && this.remote.port === port && bytes.every((b, i) => b === this.remoteBytes[i])) return this.revision;
+
+    const current = this.revisions.get(this.revision);
+    if (current !== undefined && current.held === 0) this.revisions.delete(this.revision);
+    this.revision += 1;
+    this.remote = { address, port };
+    this.remoteBytes = bytes;
+    this.revisions.set(this.revision, { remote: { address, port }, held: 0 });
+    this.relabelMask = this.hasher === null ? 0 : this.relabel(this.hashReply(bytes, port, 0));
+    this.resetClasses();
+    this.buildQueues();
+    return this.revision;
+  }
+
+  /** A new revision holds nothing: every class is wholly free again. */
+  protected resetClasses(): void {
+    this.cursor.fill(0);
+    this.fifoHead.fill(NONE);
+    this.fifoTail.fill(NONE);
+  }
+
+  /** Per bucket, its RETA indices whose class has a free port, ascending. */
+  protected buildQueues(): void {
+    this.queueHead.fill(NONE);
+    this.queueTail.fill(NONE);
+    this.queued.fill(0);
+    for (let j = 0; j < this.indices; j++) {
+      const bucket = this.indexBucket[j];
+      if (bucket !== NONE && this.hasFree(j ^ this.relabelMask)) this.enqueue(bucket, j);
+    }
+  }
+
+  // ---- allocate: the hot path ----
+
+  /** A free aligned port for `bucket` in the current revision, now held; or BAD_BUCKET, NO_REMOTE, EXHAUSTED. */
+  take(bucket: number): number {
+    if (bucket >= this.bucketTotal) return BAD_BUCKET;
+    if (this.revision === 0) return NO_REMOTE;
+    const j = this.queueHead[bucket];
+    if (j === NONE) return EXHAUSTED;
+    const c = j ^ this.relabelMask;
+    const port = this.takeFrom(c);
+    if (!this.hasFree(c)) this.dequeue(bucket, j);
+    this.hold(port);
+    return port;
+  }
+
+  protected hasFree(c: number): boolean {
+    return this.cursor[c] < this.classStart[c + 1] - this.classStart[c] || this.fifoHead[c] !== NONE;
+  }
+
+  /** Never-used ports first, ascending; then released ones, oldest release first. */
+  protected takeFrom(c: number): number {
+    if (this.cursor[c] < this.classStart[c + 1] - this.classStart[c]) return this.classPorts[this.classStart[c] + this.cursor[c]++];
+    const i = this.fifoHead[c];
+    this.fifoHead[c] = this.fifoNext[i];
+    if (this.fifoHead[c] === NONE) this.fifoTail[c] = NONE;
+    return this.low + i;
+  }
+
+  protected giveBack(port: number): void {
+    const i = port - this.low;
+    const c = this.portClass[i];
+    const wasDry = !this.hasFree(c);
+    this.fifoNext[i] = NONE;
+    if (this.fifoTail[c] === NONE) this.fifoHead[c] = i;
+    else this.fifoNext[this.fifoTail[c]] = i;
+    this.fifoTail[c] = i;
+    const j = c ^ this.relabelMask;
+    if (wasDry && !this.queued[j]) this.enqueue(this.indexBucket[j], j);
+  }
+
+  protected enqueue(bucket: number, j: number): void {
+    this.queued[j] = 1;
+    this.queueNext[j] = NONE;
+    this.queuePrev[j] = this.queueTail[bucket];
+    if (this.queueTail[bucket] === NONE) this.queueHead[bucket] = j;
+    else this.queueNext[this.queueTail[bucket]] = j;
+    this.queueTail[bucket] = j;
+  }
+
+  protected dequeue(bucket: number, j: number): void {
+    this.queued[j] = 0;
+    const before = this.queuePrev[j];
+    const after = this.queueNext[j];
+    if (before === NONE) this.queueHead[bucket] = after;
+    else this.queueNext[before] = after;
+    if (after === NONE) this.queueTail[bucket] = before;
+    else this.queuePrev[after] = before;
+  }
+
+  // ---- holds ----
+
+  protected hold(port: number): void {
+    const node = this.newNode();
+    const i = port - this.low;
+    this.nodeRevision[node] = this.revision;
+    this.nodeNext[node] = this.holder[i];
+    this.holder[i] = node;
+    this.revisions.get(this.revision)!.held++;
+  }
+
+  /** The node holding `port` (by range index) for `revision`, or NONE. */
+  protected findHold(i: number, revision: number): number {
+    for (let node = this.holder[i]; node !== NONE; node = this.nodeNext[node]) if (this.nodeRevision[node] === revision) return node;
+    return NONE;
+  }
+
+  /** Releases `port` held under `revision`; false (and nothing changes) when it is not held there. */
+  release(port: number, revision: number): boolean {
+    if (port < this.low || port >= this.low + this.width) return false;
+    const i = port - this.low;
+    const node = this.findHold(i, revision);
+    if (node === NONE) return false;
+    const holdRevision = this.nodeRevision[node];
+    // Unlink the node from the port's chain.
+    if (this.holder[i] === node) this.holder[i] = this.nodeNext[node];
+    else {
+      let prev = this.holder[i];
+      while (this.nodeNext[prev] !== node) prev = this.nodeNext[prev];
+      this.nodeNext[prev] = this.nodeNext[node];
+    }
+    this.nodeNext[node] = this.freeNode;
+    this.freeNode = node;
+    const info = this.revisions.get(holdRevision)!;
+    info.held--;
+    if (info.held === 0 && holdRevision !== this.revision) this.revisions.delete(holdRevision);
+    if (holdRevision === this.revision) this.giveBack(port);
+    return true;
+  }
+
+  private newNode(): number {
+    if (this.freeNode !== NONE) {
+      const node = this.freeNode;
+      this.freeNode = this.nodeNext[node];
+      return node;
+    }
+    if (this.nodesUsed === this.nodeRevision.length) {
+      const grow = (a: Int32Array) => {
+        const out = new Int32Array(a.length * 2);
+        out.set(a);
+        return out;
+      };
+      this.nodeRevision = grow(this.nodeRevision);
+      this.nodeNext = grow(this.nodeNext);
+    }
+    return this.nodesUsed++;
+  }
+
+  // ---- the model's view ----
+
+  snapshot(): State {
+    const held: Record<number, Holding> = {};
+    for (let i = 0; i < this.width; i++) {
+      for (let node = this.holder[i]; node !== NONE; node = this.nodeNext[node]) {
+        const revision = this.nodeRevision[node];
+        held[revision] ??= { remote: { ...this.revisions.get(revision)!.remote }, ports: [] };
+        held[revision].ports.push(this.low + i);
+      }
+    }
+    return { config: this.config, revision: this.revision, remote: this.remote === null ? null : { ...this.remote }, held };
+  }
+}

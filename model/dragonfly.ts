@@ -1,0 +1,224 @@
+// DragonFly SO_REUSEPORT with CPU localization — the specification (seed 003). Plain data, plain
+// loops; read it beside the seed and the DragonFly notes of reference/kernel-steering.md
+// (sys/netinet/in_pcb.c: `inp_lgrpindex`, `idx = pkt_hash % il_inpcnt`, `soinherit`).
+//
+// Rules (numbers as in the README's table):
+//  1. One group per port. Every member has the uid of the group's first member (uid-mismatch); the
+//     rule resets when the group is empty. A group holds at most `groupMax` members (group-full:
+//     DragonFly silently leaves the socket out of the group, our spec makes it an error).
+//  2. A registrant takes the lowest slot number no member holds (`inp_lgrpindex`) and keeps it while it
+//     lives; the group is kept sorted by slot. The listener's CPU is `slot % cpus`.
+//  3. A packet with hash h is processed on CPU `h % cpus`; it goes to the member at index `h % count` of
+//     the slot-sorted group (modulo, never `&`: count need not be a power of two). `local` is true iff
+//     the listener's CPU is the packet's CPU. With no member: refused. With no hash: every outcome some
+//     32-bit hash would give (any member; `local` as the CPUs of the hashes choosing that member allow).
+//  4. Deregister: the last member of the group that remains (the leaving one's last sibling, or the
+//     second-to-last when the leaving one is last) inherits the whole queue, appended in order behind
+//     its own (`soinherit`); each moved connection is listed in `migrated`. With no member left, the
+//     queue is reset and listed in `reset`. The leaving listener's accepted connections stay open (its
+//     process holds them) and belong to no listener. The slot becomes free.
+//  5. A connection waits in its listener's FIFO queue until `accept`; ids are unique while open
+//     (duplicate-conn); a closed or reset id may be used again. `accept`/`close` as in SO_REUSERPS.
+// Where the spec leaves a choice (several applicable errors; no hash given) the model allows each.
+import { match } from 'ts-pattern';
+import { z } from 'zod';
+import type { Choose, Model } from '../core/relation.ts';
+import { failure, hash32, id, okOnly, uid } from '../core/vocabulary.ts';
+
+// ---- vocabulary ----
+
+export const configSchema = z.strictObject({
+  /** Network CPUs (DragonFly's netisr CPUs): a power of two. */
+  cpus: z
+    .number()
+    .int()
+    .min(1)
+    .max(128)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two (1, 2, 4, ..., 128)')
+    .default(128),
+  groupMax: z.number().int().min(1).max(256).default(256),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export const commandSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('register'), listener: id, uid }),
+  z.strictObject({ op: z.literal('deregister'), listener: id }),
+  z.strictObject({ op: z.literal('connect'), conn: id, hash: hash32.optional() }),
+  z.strictObject({ op: z.literal('accept'), listener: id }),
+  z.strictObject({ op: z.literal('close'), conn: id }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export const outcomeSchemas = {
+  register: z.union([
+    z.strictObject({ ok: z.literal(true), slot: z.number().int().nonnegative() }),
+    failure(['duplicate-listener', 'uid-mismatch', 'group-full']),
+  ]),
+  deregister: z.union([
+    z.strictObject({ ok: z.literal(true), migrated: z.array(z.tuple([id, id])), reset: z.array(id) }),
+    failure(['unknown-listener']),
+  ]),
+  connect: z.union([
+    z.strictObject({ ok: z.literal(true), listener: id, local: z.boolean() }),
+    failure(['refused', 'duplicate-conn']),
+  ]),
+  accept: z.union([z.strictObject({ ok: z.literal(true), conn: id.nullable() }), failure(['unknown-listener'])]),
+  close: z.union([okOnly, failure(['unknown-conn'])]),
+} satisfies Record<Command['op'], z.ZodType>;
+export type OutcomeOf<Op extends Command['op']> = z.infer<(typeof outcomeSchemas)[Op]>;
+export type Outcome = OutcomeOf<Command['op']>;
+type ErrorOf<Op extends Command['op']> = Extract<OutcomeOf<Op>, { ok: false }>['error'];
+
+// ---- state ----
+
+export interface Member {
+  id: number;
+  uid: number;
+  /** Persistent slot number (`inp_lgrpindex`); its CPU is slot % cpus. */
+  slot: number;
+  /** Connection ids waiting for accept, oldest first. */
+  queue: number[];
+}
+
+export interface Connection {
+  /** null once its listener has deregistered after accepting it: open, but belonging to no listener. */
+  listener: number | null;
+  accepted: boolean;
+}
+
+export interface State {
+  config: Config;
+  /** The group, sorted by slot (rule 2). The owner's uid is the members' uid (rule 1). */
+  members: Member[];
+  /** Open connections by id. */
+  connections: Record<number, Connection>;
+}
+
+// ---- helpers ----
+
+const memberOf = (s: State, listener: number) => s.members.find((m) => m.id === listener);
+
+/** The CPU a listener in `slot` runs on (rule 2). */
+export const cpuOfSlot = (config: Config, slot: number) => slot % config.cpus;
+
+/** The CPU a packet with hash `hash` is processed on (rule 3). */
+export const cpuOfHash = (config: Config, hash: number) => hash % config.cpus;
+
+/** The lowest slot number no member holds (rule 2). */
+export function lowestFreeSlot(members: Member[]): number {
+  let slot = 0;
+  while (members.some((m) => m.slot === slot)) slot++;
+  return slot;
+}
+
+/** The CPUs that packets choosing member index `index` can arrive on: those of hashes index, index+count, ... (rule 3). */
+export function cpusReaching(config: Config, count: number, index: number): number[] {
+  const cpus = new Set<number>();
+  // Hash residues mod cpus repeat with a period dividing cpus, and lcm(count, cpus) <= 2^15 < 2^32.
+  for (let k = 0; k < config.cpus; k++) cpus.add(cpuOfHash(config, index + k * count));
+  return [...cpus];
+}
+
+/** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
+function oneOf<E extends string>(errors: E[], choose: Choose<Outcome>): { ok: false; error: E } | undefined {
+  if (errors.length === 0) return undefined;
+  const error = choose('error', [...new Set(errors)], (o) => (o.ok ? undefined : (o.error as E)));
+  return { ok: false, error };
+}
+
+// ---- actions ----
+
+function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Choose<Outcome>): Outcome {
+  const errors: ErrorOf<'register'>[] = [];
+  if (memberOf(s, c.listener)) errors.push('duplicate-listener');
+  if (s.members.length > 0 && s.members[0].uid !== c.uid) errors.push('uid-mismatch');
+  if (s.members.length >= s.config.groupMax) errors.push('group-full');
+  const rejected = oneOf(errors, choose);
+  if (rejected) return rejected;
+
+  const slot = lowestFreeSlot(s.members);
+  s.members.push({ id: c.listener, uid: c.uid, slot, queue: [] });
+  s.members.sort((a, b) => a.slot - b.slot);
+  return { ok: true, slot };
+}
+
+function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcome {
+  const at = s.members.findIndex((m) => m.id === c.listener);
+  if (at < 0) return { ok: false, error: 'unknown-listener' };
+  const [leaving] = s.members.splice(at, 1);
+
+  for (const conn of Object.values(s.connections)) {
+    if (conn.listener === leaving.id && conn.accepted) conn.listener = null;
+  }
+  const migrated: [number, number][] = [];
+  const reset: number[] = [];
+  const heir = s.members[s.members.length - 1]; // soinherit: the last member of what remains
+  for (const connId of leaving.queue) {
+    if (heir === undefined) {
+      delete s.connections[connId];
+      reset.push(connId);
+    } else {
+      s.connections[connId].listener = heir.id;
+      heir.queue.push(connId);
+      migrated.push([connId, heir.id]);
+    }
+  }
+  return { ok: true, migrated, reset };
+}
+
+function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choose<Outcome>): Outcome {
+  const errors: ErrorOf<'connect'>[] = [];
+  if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
+  if (s.members.length === 0) errors.push('refused');
+  const rejected = oneOf(errors, choose);
+  if (rejected) return rejected;
+
+  const count = s.members.length;
+  let target: Member;
+  let local: boolean;
+  if (c.hash !== undefined) {
+    target = s.members[c.hash % count];
+    local = cpuOfSlot(s.config, target.slot) === cpuOfHash(s.config, c.hash);
+  } else {
+    const chosen = choose('listener', s.members.map((m) => m.id), (o) => ('listener' in o ? o.listener : undefined));
+    const index = s.members.findIndex((m) => m.id === chosen);
+    target = s.members[index];
+    const locals = new Set(cpusReaching(s.config, count, index).map((cpu) => cpu === cpuOfSlot(s.config, target.slot)));
+    local = choose('local', [...locals], (o) => ('local' in o ? o.local : undefined));
+  }
+  s.connections[c.conn] = { listener: target.id, accepted: false };
+  target.queue.push(c.conn);
+  return { ok: true, listener: target.id, local };
+}
+
+function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
+  const listener = memberOf(s, c.listener);
+  if (!listener) return { ok: false, error: 'unknown-listener' };
+  const head = listener.queue.shift();
+  if (head === undefined) return { ok: true, conn: null };
+  s.connections[head].accepted = true;
+  return { ok: true, conn: head };
+}
+
+function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
+  const conn = s.connections[c.conn];
+  if (!conn) return { ok: false, error: 'unknown-conn' };
+  if (!conn.accepted) {
+    const queue = memberOf(s, conn.listener!)!.queue;
+    queue.splice(queue.indexOf(c.conn), 1);
+  }
+  delete s.connections[c.conn];
+  return { ok: true };
+}
+
+export const model: Model<Config, State, Command, Outcome> = {
+  init: (config) => ({ config, members: [], connections: {} }),
+  step: (s, cmd, choose) =>
+    match(cmd)
+      .with({ op: 'register' }, (c) => register(s, c, choose))
+      .with({ op: 'deregister' }, (c) => deregister(s, c))
+      .with({ op: 'connect' }, (c) => connect(s, c, choose))
+      .with({ op: 'accept' }, (c) => accept(s, c))
+      .with({ op: 'close' }, (c) => close(s, c))
+      .exhaustive(),
+};

@@ -1,0 +1,235 @@
+// rss-ports — outgoing source ports aligned to an RSS bucket (seed 001), or to a CPU by fastsocket's
+// Receive Flow Deliver rule (seed 004). The specification: plain data, plain loops, read it beside the seeds.
+//
+// Rules (numbers as in the issue and the README's table):
+//  1. Soundness: allocate(b) returns only a port inside portRange whose reply tuple (current remote, local
+//     address, that port) lands in bucket b. Toeplitz: bucket = reta[toeplitz(key, remote addr ‖ local addr ‖
+//     remote port ‖ local port) & (retaSize - 1)]. RFD: cpu = port & (roundUpPow2(cpus) - 1), and a value
+//     >= cpus steers nowhere (fastsocket's netif_deliver_cpu ignores it).
+//  2. Uniqueness: a port is held at most once per revision; releasing a port that the named revision does not
+//     hold is `not-allocated` and changes nothing.
+//  3. Completeness: `exhausted` only when every aligned port of b in the range is held in the current revision.
+//  4. Revisions: setRemote with a different remote starts revision n+1 (revisions count from 1). Ports held
+//     under older revisions stay held (for their own 4-tuple) until released with their own revision number;
+//     they neither block nor count for the new revision.
+//  5. allocate may return any sound free port: the model allows the whole set (choose 'port').
+// Where the issue leaves a choice the model allows each option:
+//  - several applicable errors (bad-bucket and no-remote at once): either;
+//  - setRemote to the remote already current: the same revision (it is no change) or a new one.
+import { match } from 'ts-pattern';
+import { z } from 'zod';
+import type { Choose, Model } from '../core/relation.ts';
+import { failure, id, InputError, okOnly } from '../core/vocabulary.ts';
+import { DEFAULT_KEY, keyBytes, parseAddress, parseIPv4, parseIPv6, replyInput, toeplitz, type Family } from './toeplitz.ts';
+
+// ---- vocabulary ----
+
+export const DEFAULT_LOCAL = { ipv4: '192.0.2.1', ipv6: '2001:db8::1' } as const;
+/** Linux's default ip_local_port_range. */
+export const DEFAULT_PORT_RANGE: [number, number] = [32768, 60999];
+
+const port = z.number().int().min(0, 'is not a port (0..65535)').max(65535, 'is not a port (0..65535)');
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+export const configSchema = z
+  .strictObject({
+    /** "toeplitz": RSS with a RETA (seed 001); "rfd": fastsocket's Receive Flow Deliver (seed 004). */
+    align: z.enum(['toeplitz', 'rfd']).default('toeplitz'),
+    key: z
+      .string()
+      .default(DEFAULT_KEY)
+      .refine((k) => /^([0-9a-fA-F]{2})+$/.test(k.replace(/[\s:]/g, '')), 'is not a hex key (pairs of hex digits)')
+      .refine((k) => k.replace(/[\s:]/g, '').length <= 128, 'is longer than 64 bytes')
+      .transform((k) => k.replace(/[\s:]/g, '').toLowerCase()),
+    retaSize: z
+      .number()
+      .int()
+      .min(2, 'must be a power of two in 2..65536')
+      .max(65536, 'must be a power of two in 2..65536')
+      .refine(isPowerOfTwo, 'must be a power of two in 2..65536')
+      .default(128),
+    buckets: z.number().int().min(1).max(65536).default(8),
+    reta: z.array(z.number().int().nonnegative()).optional(),
+    family: z.enum(['ipv4', 'ipv6']).default('ipv4'),
+    localAddress: z.string().optional(),
+    portRange: z.tuple([port, port]).default(DEFAULT_PORT_RANGE),
+    /** RFD only: the CPU count; `bucket` then means CPU. */
+    cpus: z.number().int().min(1).max(128).default(8),
+  })
+  .superRefine((c, ctx) => {
+    if (c.portRange[0] > c.portRange[1]) {
+      ctx.addIssue({ code: 'custom', path: ['portRange'], message: 'must be [low, high] with low <= high' });
+    }
+    if (c.localAddress !== undefined && parseAddress(c.family, c.localAddress) === null) {
+      ctx.addIssue({ code: 'custom', path: ['localAddress'], message: `is not an ${c.family === 'ipv4' ? 'IPv4' : 'IPv6'} address (family ${c.family})` });
+    }
+    if (c.reta !== undefined) {
+      if (c.reta.length !== c.retaSize) {
+        ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have retaSize (${c.retaSize}) entries, has ${c.reta.length}` });
+      }
+      const at = c.reta.findIndex((b) => b >= c.buckets);
+      if (at >= 0) ctx.addIssue({ code: 'custom', path: ['reta', at], message: `is not a bucket (buckets: ${c.buckets})` });
+    }
+  })
+  .transform((c) => ({
+    ...c,
+    reta: c.reta ?? Array.from({ length: c.retaSize }, (_, i) => i % c.buckets),
+    localAddress: c.localAddress ?? DEFAULT_LOCAL[c.family],
+  }));
+export type Config = z.infer<typeof configSchema>;
+
+const remoteAddress = z.string().refine((a) => parseIPv4(a) !== null || parseIPv6(a) !== null, 'is not an IPv4 or IPv6 address');
+
+export const commandSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('setRemote'), address: remoteAddress, port }),
+  z.strictObject({ op: z.literal('allocate'), bucket: id }),
+  z.strictObject({ op: z.literal('release'), port, revision: id }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export const outcomeSchemas = {
+  setRemote: z.strictObject({ ok: z.literal(true), revision: id }),
+  allocate: z.union([z.strictObject({ ok: z.literal(true), port }), failure(['exhausted', 'bad-bucket', 'no-remote'])]),
+  release: z.union([okOnly, failure(['not-allocated'])]),
+} satisfies Record<Command['op'], z.ZodType>;
+export type OutcomeOf<Op extends Command['op']> = z.infer<(typeof outcomeSchemas)[Op]>;
+export type Outcome = OutcomeOf<Command['op']>;
+
+// ---- state ----
+
+export interface Remote {
+  address: string;
+  port: number;
+}
+
+export interface Holding {
+  /** The remote of that revision: with the local address and a port, the 4-tuple the port is held for. */
+  remote: Remote;
+  /** Held ports, ascending. */
+  ports: number[];
+}
+
+export interface State {
+  config: Config;
+  /** The current revision; 0 until the first setRemote. */
+  revision: number;
+  /** The current remote (null until the first setRemote). */
+  remote: Remote | null;
+  /** Per revision that holds at least one port: its remote and its ports. Revisions holding none are absent. */
+  held: Record<number, Holding>;
+}
+
+// ---- alignment (rule 1) ----
+
+export const roundUpPow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
+
+/** How many buckets `allocate` may name: `buckets`, or `cpus` under RFD. */
+export const bucketCount = (c: Config) => (c.align === 'rfd' ? c.cpus : c.buckets);
+
+/** The bucket (RFD: the CPU) the replies to `remote` from local port `localPort` are steered to; -1 for none. */
+export function bucketOf(c: Config, remote: Remote, localPort: number): number {
+  return steering(c, remote)(localPort);
+}
+
+/** bucketOf for one (config, remote), with the key and addresses parsed once. */
+function steering(c: Config, remote: Remote): (localPort: number) => number {
+  if (c.align === 'rfd') {
+    // fastsocket netif_deliver_cpu: cpu = dport & (roundup_pow_of_two(ncpu) - 1), ignored when >= ncpu.
+    const mask = roundUpPow2(c.cpus) - 1;
+    return (localPort) => ((localPort & mask) < c.cpus ? localPort & mask : -1);
+  }
+  const key = keyBytes(c.key);
+  const remoteBytes = addressBytes(c.family, remote.address);
+  const localBytes = addressBytes(c.family, c.localAddress);
+  return (localPort) => c.reta[toeplitz(key, replyInput(remoteBytes, localBytes, remote.port, localPort)) & (c.retaSize - 1)];
+}
+
+function addressBytes(family: Family, text: string): number[] {
+  const bytes = parseAddress(family, text);
+  if (bytes === null) throw new InputError('setRemote.address', `is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address (the config's family is ${family})`);
+  return bytes;
+}
+
+// The bucket of every port of the range for one (config, remote), computed once: the bit-by-bit hash is
+// the definition, but a property run asks the same question thousands of times.
+const cache = new Map<string, Int32Array>();
+
+function bucketsOfRange(c: Config, remote: Remote): Int32Array {
+  const cacheKey = `${JSON.stringify(c)}|${remote.address}|${remote.port}`;
+  let table = cache.get(cacheKey);
+  if (table === undefined) {
+    const [low, high] = c.portRange;
+    const bucket = steering(c, remote);
+    table = new Int32Array(high - low + 1);
+    for (let p = low; p <= high; p++) table[p - low] = bucket(p);
+    if (cache.size >= 64) cache.clear();
+    cache.set(cacheKey, table);
+  }
+  return table;
+}
+
+/** Every port of the range that is aligned to `bucket` for `remote`, ascending. */
+export function alignedPorts(c: Config, remote: Remote, bucket: number): number[] {
+  const table = bucketsOfRange(c, remote);
+  const out: number[] = [];
+  for (let i = 0; i < table.length; i++) if (table[i] === bucket) out.push(c.portRange[0] + i);
+  return out;
+}
+
+const sameRemote = (c: Config, a: Remote, b: Remote) =>
+  a.port === b.port && addressBytes(c.family, a.address).join('.') === addressBytes(c.family, b.address).join('.');
+
+// ---- actions ----
+
+function setRemote(s: State, c: Extract<Command, { op: 'setRemote' }>, choose: Choose<Outcome>): Outcome {
+  const remote = { address: c.address, port: c.port };
+  addressBytes(s.config.family, c.address); // a remote of the other family is bad input, not an outcome
+  if (s.remote !== null && sameRemote(s.config, s.remote, remote)) {
+    // Rule 4 speaks of a *change* of remote; setting the same one again may keep the revision or start one.
+    const revision = choose('revision', [s.revision, s.revision + 1], (o) => ('revision' in o ? o.revision : undefined));
+    if (revision === s.revision) return { ok: true, revision };
+  }
+  s.revision += 1;
+  s.remote = remote;
+  return { ok: true, revision: s.revision };
+}
+
+function allocate(s: State, c: Extract<Command, { op: 'allocate' }>, choose: Choose<Outcome>): Outcome {
+  const errors: ('bad-bucket' | 'no-remote')[] = [];
+  if (c.bucket >= bucketCount(s.config)) errors.push('bad-bucket');
+  if (s.remote === null) errors.push('no-remote');
+  if (errors.length > 0) {
+    const error = choose('error', errors, (o) => (o.ok ? undefined : (o.error as (typeof errors)[number])));
+    return { ok: false, error };
+  }
+  const holding = s.held[s.revision];
+  const taken = new Set(holding?.ports ?? []);
+  const free = alignedPorts(s.config, s.remote!, c.bucket).filter((p) => !taken.has(p)); // rules 1 and 2
+  if (free.length === 0) return { ok: false, error: 'exhausted' }; // rule 3
+  const port = choose('port', free, (o) => ('port' in o ? o.port : undefined)); // rule 5
+  if (holding === undefined) s.held[s.revision] = { remote: { ...s.remote! }, ports: [port] };
+  else {
+    holding.ports.push(port);
+    holding.ports.sort((a, b) => a - b);
+  }
+  return { ok: true, port };
+}
+
+function release(s: State, c: Extract<Command, { op: 'release' }>): Outcome {
+  const holding = s.held[c.revision];
+  const at = holding === undefined ? -1 : holding.ports.indexOf(c.port);
+  if (at < 0) return { ok: false, error: 'not-allocated' }; // rule 2
+  holding.ports.splice(at, 1);
+  if (holding.ports.length === 0) delete s.held[c.revision];
+  return { ok: true };
+}
+
+export const model: Model<Config, State, Command, Outcome> = {
+  init: (config) => ({ config, revision: 0, remote: null, held: {} }),
+  step: (s, cmd, choose) =>
+    match(cmd)
+      .with({ op: 'setRemote' }, (c) => setRemote(s, c, choose))
+      .with({ op: 'allocate' }, (c) => allocate(s, c, choose))
+      .with({ op: 'release' }, (c) => release(s, c))
+      .exhaustive(),
+};

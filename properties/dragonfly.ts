@@ -1,0 +1,274 @@
+// DragonFly SO_REUSEPORT with CPU localization — the properties checked on every step, the generators
+// that drive them, and the corners the generators must reach. Each property is stated independently
+// of the model's code (it recomputes slots, indices and heirs from the states it is shown), so it
+// checks the implementation and the model alike.
+import fc from 'fast-check';
+import { DragonflyImpl } from '../impl/dragonfly.ts';
+import { commandSchema, configSchema, model, outcomeSchemas, type Command, type Config, type Member, type Outcome, type State } from '../model/dragonfly.ts';
+import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { sameValue, show } from '../core/vocabulary.ts';
+
+type T = Transition<Config, State, Command, Outcome>;
+type DragonflyProperty = Property<Config, State, Command, Outcome>;
+
+/** A check that needs no memory between steps. */
+const everyStep = (check: (t: T) => string | null) => () => check;
+
+const bySlot = (members: Member[]) => [...members].sort((a, b) => a.slot - b.slot);
+const slotOf = (s: State, listener: number) => s.members.find((m) => m.id === listener)?.slot;
+/** True iff the group holds exactly the slots 0..cpus-1: one listener per network CPU. */
+const holdsEveryCpuOnce = (s: State) =>
+  s.members.length === s.config.cpus && bySlot(s.members).every((m, i) => m.slot === i);
+const connected = (t: T): t is T & { cmd: Extract<Command, { op: 'connect' }>; outcome: { ok: true; listener: number; local: boolean } } =>
+  t.cmd.op === 'connect' && t.outcome.ok && 'local' in t.outcome;
+
+export const completeLocalization: DragonflyProperty = {
+  name: 'complete-localization',
+  rule: "true iff, whenever the group holds exactly the slots 0..cpus-1, every connect is local: it lands on the listener whose slot is the packet's CPU",
+  monitor: everyStep((t) => {
+    if (!connected(t) || !holdsEveryCpuOnce(t.before)) return null;
+    const { cmd, outcome, before } = t;
+    if (!outcome.local) return `with one listener per CPU, connect ${show(cmd)} was not local (listener ${outcome.listener})`;
+    if (cmd.hash === undefined) return null;
+    const slot = slotOf(before, outcome.listener);
+    const cpu = cmd.hash % before.config.cpus;
+    return slot === cpu ? null : `hash ${cmd.hash} arrives on CPU ${cpu} but went to listener ${outcome.listener} in slot ${slot}`;
+  }),
+};
+
+export const slotPersistence: DragonflyProperty = {
+  name: 'slot-persistence',
+  rule: "true iff a member's slot never changes while it lives, and a new member takes (and reports) the lowest slot no member holds",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    for (const m of after.members) {
+      const earlier = slotOf(before, m.id);
+      if (earlier !== undefined && earlier !== m.slot) return `listener ${m.id} moved from slot ${earlier} to slot ${m.slot}`;
+    }
+    if (cmd.op !== 'register' || !outcome.ok || !('slot' in outcome)) return null;
+    const taken = new Set(before.members.map((m) => m.slot));
+    let lowest = 0;
+    while (taken.has(lowest)) lowest++;
+    if (outcome.slot !== lowest) return `listener ${cmd.listener} was given slot ${outcome.slot}; the lowest free slot is ${lowest} (taken: ${show([...taken])})`;
+    const now = slotOf(after, cmd.listener);
+    return now === lowest ? null : `listener ${cmd.listener} reported slot ${lowest} but holds ${show(now)}`;
+  }),
+};
+
+export const slotOrder: DragonflyProperty = {
+  name: 'slot-order',
+  rule: 'true iff after every step the group lists its members in strictly increasing slot order, every slot below groupMax',
+  monitor: everyStep(({ after }) => {
+    const slots = after.members.map((m) => m.slot);
+    const sorted = slots.every((slot, i) => i === 0 || slots[i - 1] < slot);
+    if (!sorted) return `the group's slots are ${show(slots)}, not in increasing order`;
+    const outside = slots.find((slot) => slot >= after.config.groupMax);
+    return outside === undefined ? null : `slot ${outside} is not below groupMax ${after.config.groupMax}`;
+  }),
+};
+
+export const moduloIndex: DragonflyProperty = {
+  name: 'modulo-index',
+  rule: 'true iff a connect with hash h goes to the member at index h % count of the slot-sorted group, and is refused only when the group is empty',
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect') return null;
+    if (!outcome.ok) {
+      return outcome.error === 'refused' && before.members.length > 0 ? `refused with ${before.members.length} members in the group` : null;
+    }
+    if (cmd.hash === undefined || !('listener' in outcome)) return null;
+    const group = bySlot(before.members);
+    const index = cmd.hash % group.length;
+    return outcome.listener === group[index].id
+      ? null
+      : `hash ${cmd.hash} % ${group.length} = ${index} is listener ${group[index].id} of ${show(group.map((m) => m.id))}, not ${outcome.listener}`;
+  }),
+};
+
+export const localFlag: DragonflyProperty = {
+  name: 'local-flag',
+  rule: "true iff a connect with hash h says `local` exactly when its listener's CPU (slot % cpus) is the packet's CPU (h % cpus)",
+  monitor: everyStep((t) => {
+    if (!connected(t) || t.cmd.hash === undefined) return null;
+    const slot = slotOf(t.before, t.outcome.listener);
+    if (slot === undefined) return `listener ${t.outcome.listener} is not a member`;
+    const { cpus } = t.before.config;
+    const local = slot % cpus === t.cmd.hash % cpus;
+    return t.outcome.local === local ? null : `local is ${t.outcome.local}, but slot ${slot} is on CPU ${slot % cpus} and the packet on CPU ${t.cmd.hash % cpus}`;
+  }),
+};
+
+export const inheritance: DragonflyProperty = {
+  name: 'inheritance',
+  rule: "true iff a leaving listener's queue moves whole, in order, behind the queue of the last remaining member by slot (listed in `migrated`), or is listed in `reset` when no member remains",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if (cmd.op !== 'deregister' || !outcome.ok || !('migrated' in outcome)) return null;
+    const leaving = before.members.find((m) => m.id === cmd.listener);
+    if (!leaving) return `deregister of a non-member ${cmd.listener} succeeded`;
+    const remaining = bySlot(before.members.filter((m) => m.id !== cmd.listener));
+    if (remaining.length === 0) {
+      const wanted = { migrated: [], reset: leaving.queue };
+      return sameValue({ migrated: outcome.migrated, reset: outcome.reset }, wanted)
+        ? null
+        : `the last member left with queue ${show(leaving.queue)}: expected ${show(wanted)}, got ${show(outcome)}`;
+    }
+    const heir = remaining[remaining.length - 1];
+    const wanted = leaving.queue.map((c) => [c, heir.id]);
+    if (!sameValue(outcome.migrated, wanted) || outcome.reset.length > 0) {
+      return `queue ${show(leaving.queue)} should move to ${heir.id} as ${show(wanted)}; got ${show(outcome)}`;
+    }
+    for (const m of remaining) {
+      const queue = after.members.find((a) => a.id === m.id)?.queue;
+      const expected = m.id === heir.id ? [...m.queue, ...leaving.queue] : m.queue;
+      if (!sameValue(queue, expected)) return `listener ${m.id}'s queue is ${show(queue)}, expected ${show(expected)}`;
+    }
+    return null;
+  }),
+};
+
+export const noLostConnections: DragonflyProperty = {
+  name: 'no-lost-connections',
+  rule: 'true iff every connection stays queued in exactly one listener, accepted, or is listed as reset or closed — none disappears',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    const open = new Set(Object.keys(before.connections).map(Number));
+    if (cmd.op === 'connect' && outcome.ok) open.add(cmd.conn);
+    if (cmd.op === 'close' && outcome.ok) open.delete(cmd.conn);
+    if (cmd.op === 'deregister' && 'reset' in outcome) {
+      const leaving = before.members.find((m) => m.id === cmd.listener)!;
+      const listed = [...outcome.migrated.map(([c]) => c), ...outcome.reset].sort((a, b) => a - b);
+      if (!sameValue(listed, [...leaving.queue].sort((a, b) => a - b))) {
+        return `deregister listed ${show(listed)}, but the queue held ${show(leaving.queue)}`;
+      }
+      for (const c of outcome.reset) open.delete(c);
+    }
+    const now = Object.keys(after.connections).map(Number);
+    if (!sameValue([...open].sort((a, b) => a - b), now.sort((a, b) => a - b))) {
+      return `open connections are ${show(now)}, expected ${show([...open])}`;
+    }
+    const queued = after.members.flatMap((m) => m.queue.map((c) => [c, m.id] as const));
+    if (new Set(queued.map(([c]) => c)).size !== queued.length) return 'a connection waits in two queues';
+    for (const [c, listener] of queued) {
+      const conn = after.connections[c];
+      if (!conn || conn.accepted || conn.listener !== listener) return `connection ${c} is in ${listener}'s queue but is ${show(conn)}`;
+    }
+    for (const [c, conn] of Object.entries(after.connections)) {
+      if (!conn.accepted && !queued.some(([q]) => q === Number(c))) return `connection ${c} is neither accepted nor queued`;
+    }
+    return null;
+  }),
+};
+
+export const sameUid: DragonflyProperty = {
+  name: 'same-uid',
+  rule: "true iff all members share one uid, and a register fails with uid-mismatch exactly when the group has members of another uid (any other error aside)",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    const uids = new Set(after.members.map((m) => m.uid));
+    if (uids.size > 1) return `members have uids ${show([...uids])}`;
+    if (cmd.op !== 'register') return null;
+    const owner = before.members[0]?.uid;
+    const mismatch = owner !== undefined && owner !== cmd.uid;
+    if (mismatch && outcome.ok) return `uid ${cmd.uid} joined a group owned by uid ${owner}`;
+    if (!mismatch && !outcome.ok && outcome.error === 'uid-mismatch') {
+      return owner === undefined ? `uid-mismatch for uid ${cmd.uid} in an empty group` : `uid-mismatch for the owner's own uid ${cmd.uid}`;
+    }
+    return null;
+  }),
+};
+
+export const groupMax: DragonflyProperty = {
+  name: 'group-max',
+  rule: 'true iff the group never holds more than groupMax members, and group-full is reported only when it holds groupMax',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if (after.members.length > after.config.groupMax) return `the group holds ${after.members.length} members, above groupMax ${after.config.groupMax}`;
+    if (cmd.op === 'register' && !outcome.ok && outcome.error === 'group-full' && before.members.length < before.config.groupMax) {
+      return `group-full with ${before.members.length} of ${before.config.groupMax} members`;
+    }
+    return null;
+  }),
+};
+
+// ---- generators ----
+
+export const configs: fc.Arbitrary<Config> = fc.record({
+  cpus: fc.oneof(
+    { weight: 18, arbitrary: fc.constantFrom(1, 2, 2, 4, 4, 8) },
+    { weight: 1, arbitrary: fc.constantFrom(16, 32, 64, 128) },
+  ),
+  groupMax: fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) },
+    { weight: 6, arbitrary: fc.integer({ min: 5, max: 12 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 256 }) },
+  ),
+});
+
+/** Commands for one run: listener ids a little beyond one per CPU, so groups fill, overflow and refill. */
+export function commandsFor(config: Config): fc.Arbitrary<Command> {
+  const listener = fc.integer({ min: 0, max: Math.min(9, config.cpus + 1) });
+  const conn = fc.integer({ min: 0, max: 15 });
+  const hash = fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 31 }) }, { weight: 1, arbitrary: fc.nat({ max: 2 ** 32 - 1 }) });
+  const register = fc.record({
+    op: fc.constant('register' as const),
+    listener,
+    uid: fc.oneof({ weight: 9, arbitrary: fc.constant<number>(1000) }, { weight: 1, arbitrary: fc.constant<number>(1001) }),
+  });
+  const connect = fc.oneof(
+    { weight: 9, arbitrary: fc.record({ op: fc.constant('connect' as const), conn, hash }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('connect' as const), conn }) },
+  );
+  return fc.oneof(
+    { weight: 6, arbitrary: register },
+    { weight: 8, arbitrary: connect },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('deregister' as const), listener }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('accept' as const), listener }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('close' as const), conn }) },
+  );
+}
+
+export const runs = configs.chain((config) =>
+  fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config), { maxLength: 40, size: 'max' }) }),
+);
+
+// ---- corners the generators must reach ----
+
+const whenever = (reached: (t: T) => boolean) => () => reached;
+const deregistered = (t: T) => t.cmd.op === 'deregister' && 'migrated' in t.outcome;
+
+export const corners: Corner<Config, State, Command, Outcome>[] = [
+  {
+    name: 'one-listener-per-cpu',
+    watch: whenever((t) => connected(t) && t.config.cpus >= 2 && holdsEveryCpuOnce(t.before)),
+  },
+  { name: 'group-past-cpus', watch: whenever((t) => connected(t) && t.before.members.length > t.config.cpus) },
+  { name: 'non-local-connect', watch: whenever((t) => connected(t) && !t.outcome.local) },
+  {
+    name: 'modulo-differs-from-mask',
+    watch: whenever((t) => connected(t) && t.cmd.hash !== undefined && t.cmd.hash % t.before.members.length !== (t.cmd.hash & (t.before.members.length - 1))),
+  },
+  { name: 'connect-without-hash', watch: whenever((t) => connected(t) && t.cmd.hash === undefined) },
+  {
+    name: 'free-slot-below-highest',
+    watch: whenever(({ before, outcome }) => 'slot' in outcome && before.members.some((m) => m.slot > outcome.slot)),
+  },
+  {
+    name: 'inherited-by-last',
+    watch: whenever((t) => deregistered(t) && 'migrated' in t.outcome && t.outcome.migrated.length > 0 && bySlot(t.before.members).at(-1)!.id !== (t.cmd as { listener: number }).listener),
+  },
+  {
+    name: 'inherited-by-second-to-last',
+    watch: whenever((t) => deregistered(t) && 'migrated' in t.outcome && t.outcome.migrated.length > 0 && bySlot(t.before.members).at(-1)!.id === (t.cmd as { listener: number }).listener),
+  },
+  { name: 'reset-when-last-leaves', watch: whenever((t) => deregistered(t) && 'reset' in t.outcome && t.outcome.reset.length > 0) },
+  { name: 'group-full', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'group-full') },
+  { name: 'wrong-uid', watch: whenever(({ before, cmd }) => cmd.op === 'register' && before.members.length > 0 && before.members[0].uid !== cmd.uid) },
+];
+
+export const dragonflyScheme: Scheme<Config, State, Command, Outcome> = {
+  name: 'dragonfly',
+  summary: "DragonFly SO_REUSEPORT: persistent slots, packet CPU = hash % cpus, member hash % count of the slot-sorted group, soinherit on close",
+  config: configSchema,
+  command: commandSchema,
+  outcome: (cmd) => outcomeSchemas[cmd.op],
+  model,
+  implementation: (config) => new DragonflyImpl(config),
+  properties: [completeLocalization, slotPersistence, slotOrder, moduloIndex, localFlag, inheritance, noLostConnections, sameUid, groupMax],
+  runs,
+  corners,
+};

@@ -1,0 +1,311 @@
+// SO_REUSERPS — the properties checked on every step, the generators that drive them, and the
+// corners the generators must reach. Each property is stated independently of the model's code,
+// so it checks the implementation and the model alike.
+import fc from 'fast-check';
+import { ReuserpsImpl } from '../impl/reuserps.ts';
+import {
+  commandSchema,
+  configSchema,
+  isBelowLimit,
+  loadOf,
+  model,
+  outcomeSchemas,
+  type Command,
+  type Config,
+  type Outcome,
+  type State,
+} from '../model/reuserps.ts';
+import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { sameValue, show } from '../core/vocabulary.ts';
+
+type T = Transition<Config, State, Command, Outcome>;
+type ReuserpsProperty = Property<Config, State, Command, Outcome>;
+
+/** A check that needs no memory between steps. */
+const everyStep = (check: (t: T) => string | null) => () => check;
+
+export const locality: ReuserpsProperty = {
+  name: 'locality',
+  rule: "true iff a connect on CPU c lands in c's table whenever that table has a listener below its limit, and `local` says whether it did",
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect' || before.group?.mode !== 'reuserps' || cmd.cpu >= before.config.cpus) {
+      return cmd.op === 'connect' && outcome.ok && 'local' in outcome && outcome.local ? 'local is true outside an SO_REUSERPS group' : null;
+    }
+    const table = before.tables[cmd.cpu];
+    const hasEligible = table.some((l) => isBelowLimit(before, l));
+    if (!outcome.ok) {
+      return hasEligible && outcome.error === 'refused' ? `refused on CPU ${cmd.cpu} although its table ${show(table)} has room` : null;
+    }
+    if (!('listener' in outcome)) return null;
+    const inTable = table.includes(outcome.listener);
+    if (hasEligible && !inTable) return `CPU ${cmd.cpu} went to listener ${outcome.listener}, outside its table ${show(table)} which has room`;
+    if (outcome.local !== inTable) return `local is ${outcome.local} but listener ${outcome.listener} is ${inTable ? '' : 'not '}in CPU ${cmd.cpu}'s table`;
+    return null;
+  }),
+};
+
+export const roundRobinFairness: ReuserpsProperty = {
+  name: 'round-robin-fairness',
+  rule: "true iff, between two changes of a CPU's table and while none of its listeners is at its limit, round-robin assignments among that table's listeners differ by at most one",
+  monitor: (config) => {
+    const counts = new Map<number, Map<number, number>>();
+    const limitHit = new Set<number>();
+    return ({ before, cmd, outcome, after }) => {
+      if (config.policy !== 'round-robin') return null;
+      for (let cpu = 0; cpu < after.tables.length; cpu++) {
+        if (!sameValue(before.tables[cpu], after.tables[cpu])) {
+          counts.delete(cpu);
+          limitHit.delete(cpu);
+        }
+      }
+      const arrivals: [cpu: number, listener: number][] = [];
+      if (cmd.op === 'connect' && outcome.ok && 'local' in outcome && outcome.local) arrivals.push([cmd.cpu, outcome.listener]);
+      if (cmd.op === 'deregister' && outcome.ok && 'migrated' in outcome) {
+        for (const [conn, listener] of outcome.migrated) {
+          const cpu = before.connections[conn].cpu;
+          if (after.tables[cpu].includes(listener)) arrivals.push([cpu, listener]);
+        }
+      }
+      for (const [cpu, listener] of arrivals) {
+        const perListener = counts.get(cpu) ?? new Map<number, number>();
+        counts.set(cpu, perListener);
+        perListener.set(listener, (perListener.get(listener) ?? 0) + 1);
+      }
+      for (const [cpu] of arrivals) {
+        if (after.tables[cpu].some((l) => !isBelowLimit(after, l)) || before.tables[cpu].some((l) => !isBelowLimit(before, l))) {
+          limitHit.add(cpu);
+        }
+        if (limitHit.has(cpu)) continue;
+        const tally = after.tables[cpu].map((l) => counts.get(cpu)?.get(l) ?? 0);
+        if (Math.max(...tally) - Math.min(...tally) > 1) {
+          return `CPU ${cpu}'s listeners ${show(after.tables[cpu])} got ${show(tally)} connections since its table last changed`;
+        }
+      }
+      return null;
+    };
+  },
+};
+
+export const topDownOrder: ReuserpsProperty = {
+  name: 'top-down-order',
+  rule: "true iff with top-down, a local connect goes to the first listener of the CPU's table that is below its limit",
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (before.config.policy !== 'top-down' || cmd.op !== 'connect' || !outcome.ok || !('local' in outcome) || !outcome.local) return null;
+    const table = before.tables[cmd.cpu];
+    const first = table.find((l) => isBelowLimit(before, l));
+    return first === outcome.listener ? null : `top-down on CPU ${cmd.cpu} chose ${outcome.listener}, not the first with room (${first}) of ${show(table)}`;
+  }),
+};
+
+export const compaction: ReuserpsProperty = {
+  name: 'compaction',
+  rule: "true iff every CPU table lists exactly the members whose set holds that CPU, in registration order, without holes, and each cursor is in range and still points at the same next listener after a removal",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    for (let cpu = 0; cpu < after.tables.length; cpu++) {
+      const table = after.tables[cpu];
+      const expected = after.group?.mode === 'reuserps' ? after.members.filter((m) => m.cpus.includes(cpu)).map((m) => m.id) : [];
+      if (!sameValue(table, expected)) return `CPU ${cpu}'s table is ${show(table)}, expected ${show(expected)}`;
+      const cursor = after.cursors[cpu];
+      if (!(cursor >= 0 && cursor < Math.max(1, table.length))) return `CPU ${cpu}'s cursor ${cursor} is outside its table of ${table.length}`;
+    }
+    if (cmd.op !== 'deregister' || !('migrated' in outcome)) return null;
+    const leaving = before.members.find((m) => m.id === cmd.listener)!;
+    for (const cpu of leaving.cpus) {
+      const table = after.tables[cpu];
+      if (table.length < 2) continue;
+      // The cursor still points at the first remaining listener at or after its old place; re-steered
+      // arrivals on this CPU then move a round-robin cursor just past the last one's listener.
+      const old = before.tables[cpu];
+      let next = cmd.listener;
+      for (let k = 0; next === cmd.listener; k++) next = old[(before.cursors[cpu] + k) % old.length];
+      const arrivals = outcome.migrated.filter(([c, l]) => before.connections[c].cpu === cpu && table.includes(l));
+      if (arrivals.length > 0 && before.config.policy === 'round-robin') {
+        // The first arrival meets the cursor where the removal left it.
+        if (isBelowLimit(before, next) && arrivals[0][1] !== next) {
+          return `after removing ${cmd.listener}, CPU ${cpu}'s next listener was ${next}, but the first re-steered connection went to ${arrivals[0][1]}`;
+        }
+        next = table[(table.indexOf(arrivals.at(-1)![1]) + 1) % table.length];
+      }
+      const now = table[after.cursors[cpu]];
+      if (now !== next) return `after removing ${cmd.listener}, CPU ${cpu}'s cursor points at ${now} instead of ${next}`;
+    }
+    return null;
+  }),
+};
+
+export const limits: ReuserpsProperty = {
+  name: 'limits',
+  rule: 'true iff no listener with a limit ever holds more connections than its limit',
+  monitor: everyStep(({ after }) => {
+    const over = after.members.find((m) => m.limit > 0 && loadOf(after, m.id) > m.limit);
+    return over ? `listener ${over.id} holds ${loadOf(after, over.id)} connections, above its limit ${over.limit}` : null;
+  }),
+};
+
+export const atomicRegistration: ReuserpsProperty = {
+  name: 'atomic-registration',
+  rule: 'true iff a register that fails leaves every table, cursor, member and connection as it was',
+  monitor: everyStep(({ before, cmd, outcome, after }) =>
+    cmd.op === 'register' && !outcome.ok && !sameValue(before, after) ? `a register that failed with ${outcome.error} changed the state` : null,
+  ),
+};
+
+export const groupReset: ReuserpsProperty = {
+  name: 'group-reset',
+  rule: 'true iff the group has a mode and owner exactly when it has members, so the next registrant after the last one leaves decides again',
+  monitor: everyStep(({ after }) =>
+    (after.group === null) === (after.members.length === 0)
+      ? null
+      : `the group is ${show(after.group)} with ${after.members.length} members`,
+  ),
+};
+
+export const sameOwner: ReuserpsProperty = {
+  name: 'same-owner',
+  rule: "true iff every member has the owner's uid and the group's mode (a CPU set in an SO_REUSERPS group; none and no limit in a plain one)",
+  monitor: everyStep(({ after }) => {
+    for (const m of after.members) {
+      if (m.uid !== after.group!.owner) return `listener ${m.id} has uid ${m.uid}, the owner is ${after.group!.owner}`;
+      const fits = after.group!.mode === 'reuserps' ? m.cpus.length > 0 : m.cpus.length === 0 && m.limit === 0;
+      if (!fits) return `listener ${m.id} (${show(m.cpus)}, limit ${m.limit}) does not fit a ${after.group!.mode} group`;
+    }
+    return null;
+  }),
+};
+
+export const noLostConnections: ReuserpsProperty = {
+  name: 'no-lost-connections',
+  rule: 'true iff every connection stays queued in exactly one listener, accepted, or is listed as migrated, reset or closed — none disappears',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    const open = new Set(Object.keys(before.connections).map(Number));
+    if (cmd.op === 'connect' && outcome.ok) open.add(cmd.conn);
+    if (cmd.op === 'close' && outcome.ok) open.delete(cmd.conn);
+    if (cmd.op === 'deregister' && 'reset' in outcome) {
+      const leaving = before.members.find((m) => m.id === cmd.listener)!;
+      const listed = [...outcome.migrated.map(([c]) => c), ...outcome.reset].sort((a, b) => a - b);
+      if (!sameValue(listed, [...leaving.queue].sort((a, b) => a - b))) {
+        return `deregister listed ${show(listed)}, but the queue held ${show(leaving.queue)}`;
+      }
+      for (const c of outcome.reset) open.delete(c);
+    }
+    const now = Object.keys(after.connections).map(Number);
+    if (!sameValue([...open].sort((a, b) => a - b), now.sort((a, b) => a - b))) {
+      return `open connections are ${show(now)}, expected ${show([...open])}`;
+    }
+    const queued = after.members.flatMap((m) => m.queue.map((c) => [c, m.id] as const));
+    if (new Set(queued.map(([c]) => c)).size !== queued.length) return 'a connection waits in two queues';
+    for (const [c, listener] of queued) {
+      const conn = after.connections[c];
+      if (!conn || conn.accepted || conn.listener !== listener) return `connection ${c} is in ${listener}'s queue but is ${show(conn)}`;
+    }
+    for (const [c, conn] of Object.entries(after.connections)) {
+      if (!conn.accepted && !queued.some(([q]) => q === Number(c))) return `connection ${c} is neither accepted nor queued`;
+    }
+    return null;
+  }),
+};
+
+// ---- generators ----
+
+/** Mostly tiny values (so tables fill and listeners collide), now and then anything in range. */
+const mostly = (tiny: number, usual: number, max: number) =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 1, max: tiny }) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: usual }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max }) },
+  );
+
+export const configs: fc.Arbitrary<Config> = fc.record({
+  cpus: mostly(2, 8, 128),
+  slotsPerCpu: mostly(2, 4, 128),
+  policy: fc.constantFrom('round-robin' as const, 'top-down' as const),
+  fallback: fc.constantFrom('refuse' as const, 'hash' as const),
+});
+
+/** Commands for one run; `reuserps` is the mode most registrants ask for in this run. */
+export function commandsFor(config: Config, reuserps: boolean): fc.Arbitrary<Command> {
+  const cpu = fc.oneof({ weight: 19, arbitrary: fc.integer({ min: 0, max: config.cpus - 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) });
+  const listener = fc.integer({ min: 0, max: 3 });
+  const conn = fc.integer({ min: 0, max: 12 });
+  const lowCpu = fc.integer({ min: 0, max: Math.min(config.cpus, 3) - 1 });
+  const mask = fc.oneof(
+    { weight: 12, arbitrary: fc.uniqueArray(lowCpu, { minLength: 1, maxLength: 2 }) },
+    { weight: 6, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: config.cpus - 1 }), { minLength: 1, maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.constant<number[]>([]) },
+    { weight: 1, arbitrary: fc.array(cpu, { minLength: 1, maxLength: 2 }) },
+  );
+  const limit = fc.oneof(
+    { weight: 10, arbitrary: fc.constant(0) },
+    { weight: 9, arbitrary: fc.integer({ min: 1, max: 3 }) },
+    { weight: 1, arbitrary: fc.constantFrom(-1, 1.5) },
+  );
+  const register = fc.record({
+    op: fc.constant('register' as const),
+    listener,
+    uid: fc.oneof({ weight: 9, arbitrary: fc.constant<number>(1000) }, { weight: 1, arbitrary: fc.constant<number>(1001) }),
+    reuserps: fc.oneof({ weight: 9, arbitrary: fc.constant(reuserps) }, { weight: 1, arbitrary: fc.constant(!reuserps) }),
+    cpus: fc.oneof({ weight: 1, arbitrary: mask }, { weight: reuserps ? 0 : 3, arbitrary: fc.constant<number[]>([]) }),
+    limit: fc.oneof({ weight: 1, arbitrary: limit }, { weight: reuserps ? 0 : 3, arbitrary: fc.constant(0) }),
+  });
+  const connect = fc.record(
+    { op: fc.constant('connect' as const), conn, cpu: fc.oneof(lowCpu, cpu), hash: fc.nat({ max: 2 ** 32 - 1 }) },
+    { requiredKeys: ['op', 'conn', 'cpu'] },
+  );
+  return fc.oneof(
+    { weight: 5, arbitrary: register },
+    { weight: 8, arbitrary: connect },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('deregister' as const), listener }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('accept' as const), listener }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('close' as const), conn }) },
+  );
+}
+
+export const runs = fc
+  .tuple(configs, fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }))
+  .chain(([config, reuserps]) =>
+    fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config, reuserps), { maxLength: 40, size: 'max' }) }),
+  );
+
+// ---- corners the generators must reach ----
+
+const whenever = (reached: (t: T) => boolean) => () => reached;
+
+export const corners: Corner<Config, State, Command, Outcome>[] = [
+  { name: 'table-full', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'table-full') },
+  {
+    name: 'listener-at-limit',
+    watch: whenever(({ before, cmd }) => cmd.op === 'connect' && cmd.cpu < before.tables.length && before.tables[cmd.cpu].some((l) => !isBelowLimit(before, l))),
+  },
+  {
+    name: 'deregister-with-queue',
+    watch: whenever(({ outcome }) => 'migrated' in outcome && outcome.migrated.length + outcome.reset.length > 0),
+  },
+  { name: 'wrong-uid', watch: whenever(({ before, cmd }) => cmd.op === 'register' && before.group !== null && before.group.owner !== cmd.uid) },
+  {
+    name: 'wrong-mode',
+    watch: whenever(({ before, cmd }) => cmd.op === 'register' && before.group !== null && (before.group.mode === 'reuserps') !== cmd.reuserps),
+  },
+  {
+    name: 'group-emptied-and-refilled',
+    watch: () => {
+      let emptied = false;
+      return ({ before, cmd, outcome, after }) => {
+        if (cmd.op === 'deregister' && outcome.ok && after.group === null) emptied = true;
+        return emptied && cmd.op === 'register' && outcome.ok && before.group === null;
+      };
+    },
+  },
+];
+
+export const reuserpsScheme: Scheme<Config, State, Command, Outcome> = {
+  name: 'reuserps',
+  summary: 'SO_REUSERPS: per-CPU listener tables, round-robin or top-down, limits, compaction, same-user groups',
+  config: configSchema,
+  command: commandSchema,
+  outcome: (cmd) => outcomeSchemas[cmd.op],
+  model,
+  implementation: (config) => new ReuserpsImpl(config),
+  properties: [locality, roundRobinFairness, topDownOrder, compaction, limits, atomicRegistration, groupReset, sameOwner, noLostConnections],
+  runs,
+  corners,
+};

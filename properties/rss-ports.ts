@@ -1,0 +1,335 @@
+// rss-ports — the properties checked on every step, the generators that drive them, and the corners
+// the generators must reach. Each property keeps its own record of what the outcomes said (revisions,
+// remotes, held ports) and re-derives alignment with the bit-by-bit hash of model/toeplitz.ts, so it
+// checks the implementation and the model alike without trusting either one's state.
+import fc from 'fast-check';
+import { RssPortsImpl } from '../impl/rss-ports.ts';
+import {
+  alignedPorts,
+  bucketCount,
+  bucketOf,
+  commandSchema,
+  configSchema,
+  model,
+  outcomeSchemas,
+  roundUpPow2,
+  type Command,
+  type Config,
+  type Outcome,
+  type Remote,
+  type State,
+} from '../model/rss-ports.ts';
+import { DEFAULT_KEY, parseAddress } from '../model/toeplitz.ts';
+import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { sameValue, show } from '../core/vocabulary.ts';
+
+type T = Transition<Config, State, Command, Outcome>;
+type RssProperty = Property<Config, State, Command, Outcome>;
+
+/** What the outcomes so far say: the current revision and remote, and the (revision, port) pairs held. */
+class Ledger {
+  revision = 0;
+  remote: Remote | null = null;
+  held = new Map<number, Set<number>>();
+  /** The remote of every revision seen. */
+  remotes = new Map<number, Remote>();
+
+  constructor(readonly config: Config) {}
+
+  holds(revision: number, port: number): boolean {
+    return this.held.get(revision)?.has(port) ?? false;
+  }
+
+  heldNow(): Set<number> {
+    return this.held.get(this.revision) ?? new Set();
+  }
+
+  isSameRemote(cmd: { address: string; port: number }): boolean {
+    if (this.remote === null || this.remote.port !== cmd.port) return false;
+    const a = parseAddress(this.config.family, this.remote.address);
+    const b = parseAddress(this.config.family, cmd.address);
+    return a !== null && b !== null && a.join('.') === b.join('.');
+  }
+
+  /** Learns from one step (after the property looked at it). */
+  learn({ cmd, outcome }: T): void {
+    if (cmd.op === 'setRemote' && 'revision' in outcome) {
+      if (outcome.revision !== this.revision) {
+        this.remote = { address: cmd.address, port: cmd.port };
+        this.remotes.set(outcome.revision, this.remote);
+      }
+      this.revision = outcome.revision;
+    } else if (cmd.op === 'allocate' && 'port' in outcome) {
+      const set = this.held.get(this.revision) ?? new Set<number>();
+      this.held.set(this.revision, set);
+      set.add(outcome.port);
+    } else if (cmd.op === 'release' && outcome.ok) {
+      this.held.get(cmd.revision)?.delete(cmd.port);
+    }
+  }
+}
+
+/** A property that reads the record before the step and updates it after. */
+function recorded(check: (t: T, record: Ledger) => string | null): (config: Config) => (t: T) => string | null {
+  return (config) => {
+    const record = new Ledger(config);
+    return (t) => {
+      const message = check(t, record);
+      record.learn(t);
+      return message;
+    };
+  };
+}
+
+export const soundness: RssProperty = {
+  name: 'soundness',
+  rule: "true iff every port allocate(b) returns lies in portRange and its reply tuple (current remote, local address, port), re-hashed bit by bit, lands in bucket b",
+  monitor: recorded(({ config, cmd, outcome }, record) => {
+    if (cmd.op !== 'allocate' || !('port' in outcome)) return null;
+    const [low, high] = config.portRange;
+    if (outcome.port < low || outcome.port > high) return `port ${outcome.port} is outside the range [${low}, ${high}]`;
+    if (record.remote === null) return `allocate returned port ${outcome.port} before any remote was set`;
+    const bucket = bucketOf(config, record.remote, outcome.port);
+    return bucket === cmd.bucket ? null : `port ${outcome.port} for ${show(record.remote)} steers to bucket ${bucket}, not ${cmd.bucket}`;
+  }),
+};
+
+export const uniqueness: RssProperty = {
+  name: 'uniqueness',
+  rule: 'true iff allocate never returns a port already held in the current revision, and releasing a (port, revision) that is not held answers not-allocated and changes nothing',
+  monitor: recorded(({ cmd, outcome, before, after }, record) => {
+    if (cmd.op === 'allocate' && 'port' in outcome && record.heldNow().has(outcome.port)) {
+      return `port ${outcome.port} is handed out twice in revision ${record.revision}`;
+    }
+    if (cmd.op === 'release' && !record.holds(cmd.revision, cmd.port)) {
+      if (outcome.ok) return `released port ${cmd.port} of revision ${cmd.revision}, which does not hold it`;
+      if (!sameValue(before, after)) return `a release answered not-allocated but changed the state`;
+    }
+    return null;
+  }),
+};
+
+export const completeness: RssProperty = {
+  name: 'completeness',
+  rule: "true iff allocate(b) answers exhausted only when every port of the range aligned to b for the current remote (brute force, bit by bit) is held in the current revision",
+  monitor: recorded(({ config, cmd, outcome }, record) => {
+    if (cmd.op !== 'allocate' || outcome.ok || outcome.error !== 'exhausted') return null;
+    if (record.remote === null) return 'exhausted before any remote was set (no-remote expected)';
+    if (cmd.bucket >= bucketCount(config)) return `exhausted for bucket ${cmd.bucket}, which does not exist (bad-bucket expected)`;
+    const held = record.heldNow();
+    const free = alignedPorts(config, record.remote, cmd.bucket).find((p) => !held.has(p));
+    return free === undefined ? null : `exhausted for bucket ${cmd.bucket}, but port ${free} is aligned and free in revision ${record.revision}`;
+  }),
+};
+
+export const fairness: RssProperty = {
+  name: 'fairness',
+  rule: "true iff every bucket can reach its full share: when allocate(b) answers exhausted, the current revision holds exactly as many ports aligned to b as the range has",
+  monitor: recorded(({ config, cmd, outcome }, record) => {
+    if (cmd.op !== 'allocate' || outcome.ok || outcome.error !== 'exhausted' || record.remote === null) return null;
+    const share = alignedPorts(config, record.remote, cmd.bucket);
+    const held = record.heldNow();
+    const got = share.filter((p) => held.has(p)).length;
+    return got === share.length ? null : `bucket ${cmd.bucket} is exhausted holding ${got} of its ${share.length} ports`;
+  }),
+};
+
+export const revisionIsolation: RssProperty = {
+  name: 'revision-isolation',
+  rule: "true iff setRemote numbers revisions 1, 2, ... (a new one for every different remote), ports held under a revision stay held until released with that revision's number, and no step changes another revision's held ports",
+  monitor: recorded(({ cmd, outcome, before, after }, record) => {
+    if (cmd.op === 'setRemote' && 'revision' in outcome) {
+      const allowed = record.isSameRemote(cmd) ? [record.revision, record.revision + 1] : [record.revision + 1];
+      if (!allowed.includes(outcome.revision)) return `setRemote answered revision ${outcome.revision}; expected ${allowed.join(' or ')}`;
+    }
+    if (cmd.op === 'release' && record.holds(cmd.revision, cmd.port) && !outcome.ok) {
+      return `port ${cmd.port} is held under revision ${cmd.revision}, but releasing it answered ${outcome.error}`;
+    }
+    // The state: only the current revision gains ports; only a release's own (revision, port) leaves.
+    const current = cmd.op === 'setRemote' && 'revision' in outcome ? outcome.revision : record.revision;
+    const revisions = new Set([...Object.keys(before.held), ...Object.keys(after.held)].map(Number));
+    for (const r of revisions) {
+      const was = new Set(before.held[r]?.ports ?? []);
+      const now = new Set(after.held[r]?.ports ?? []);
+      if (cmd.op === 'release' && outcome.ok && r === cmd.revision) was.delete(cmd.port);
+      if (cmd.op === 'allocate' && 'port' in outcome && r === current) was.add(outcome.port);
+      if (!sameValue([...was].sort(), [...now].sort())) {
+        return `revision ${r} held ${show(before.held[r]?.ports ?? [])} and now holds ${show(after.held[r]?.ports ?? [])} after ${show(cmd)}`;
+      }
+      const remote = after.held[r]?.remote;
+      const own = record.remotes.get(r);
+      if (remote !== undefined && own !== undefined && !sameValue(remote, own)) {
+        return `revision ${r}'s ports are recorded for ${show(remote)}, not its remote ${show(own)}`;
+      }
+    }
+    return null;
+  }),
+};
+
+// ---- generators ----
+
+const hexKey = (minBytes: number, maxBytes: number) =>
+  fc.uint8Array({ minLength: minBytes, maxLength: maxBytes }).map((bytes) => Buffer.from(bytes).toString('hex'));
+
+const remotesOf = (family: 'ipv4' | 'ipv6') =>
+  family === 'ipv4' ? ['198.51.100.7', '203.0.113.9', '192.0.2.200'] : ['2001:db8:1::7', 'fe80::200:f8ff:fe21:67cf', '3ffe:2501:200:3::1'];
+
+/** A small range most of the time (so buckets run dry), now and then a wider one; anywhere in 0..65535. */
+const portRanges = fc
+  .tuple(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 10 }) },
+      { weight: 5, arbitrary: fc.integer({ min: 1, max: 40 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 256 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 1024 }) },
+    ),
+    fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 65535 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 32768, 65535) }),
+  )
+  .map(([width, at]): [number, number] => {
+    const low = Math.min(at, 65536 - width);
+    return [low, low + width - 1];
+  });
+
+const smallCount = (tiny: number, usual: number) =>
+  fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: tiny }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: usual }) });
+
+export const configs: fc.Arbitrary<Config> = fc
+  .record({
+    align: fc.oneof({ weight: 3, arbitrary: fc.constant('toeplitz' as const) }, { weight: 1, arbitrary: fc.constant('rfd' as const) }),
+    family: fc.oneof({ weight: 3, arbitrary: fc.constant('ipv4' as const) }, { weight: 1, arbitrary: fc.constant('ipv6' as const) }),
+    // Short keys often: past their end the key reads as zero, which only shows when the input outruns the key.
+    key: fc.oneof({ weight: 2, arbitrary: fc.constant(DEFAULT_KEY) }, { weight: 3, arbitrary: hexKey(1, 14) }, { weight: 1, arbitrary: hexKey(15, 44) }),
+    retaLog: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 5, max: 10 }) }),
+    buckets: smallCount(4, 16),
+    randomReta: fc.boolean(),
+    seedReta: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
+    portRange: portRanges,
+    cpus: smallCount(6, 16),
+    local: fc.boolean(),
+  })
+  .map((c) => {
+    const retaSize = 2 ** c.retaLog;
+    const raw = {
+      align: c.align,
+      family: c.family,
+      key: c.key,
+      retaSize,
+      buckets: c.buckets,
+      ...(c.randomReta ? { reta: Array.from({ length: retaSize }, (_, i) => c.seedReta[i % c.seedReta.length] % c.buckets) } : {}),
+      portRange: c.portRange,
+      cpus: c.cpus,
+      ...(c.local ? { localAddress: c.family === 'ipv4' ? '10.1.2.3' : 'fd00::1:2:3' } : {}),
+    };
+    return configSchema.parse(raw);
+  });
+
+/** Commands for one run; `churn` weighs how often the remote changes (0: almost never after the first). */
+export function commandsFor(config: Config, churn = 2): fc.Arbitrary<Command> {
+  const [low, high] = config.portRange;
+  const count = bucketCount(config);
+  const setRemote = fc.record({
+    op: fc.constant('setRemote' as const),
+    address: fc.constantFrom(...remotesOf(config.family)),
+    port: fc.constantFrom(443, 80),
+  });
+  const bucket = fc.oneof(
+    { weight: 6, arbitrary: fc.constant(0) },
+    { weight: 8, arbitrary: fc.integer({ min: 0, max: Math.min(count, 3) - 1 }) },
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: count - 1 }) },
+    { weight: 1, arbitrary: fc.integer({ min: count, max: count + 2 }) },
+  );
+  const port = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: low, max: Math.min(high, low + 15) }) },
+    { weight: 3, arbitrary: fc.integer({ min: low, max: Math.min(high, low + 40) }) },
+    { weight: 1, arbitrary: fc.integer({ min: Math.max(0, low - 2), max: Math.min(65535, high + 2) }) },
+  );
+  const revision = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(1) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 6 }) },
+  );
+  return fc.oneof(
+    { weight: churn, arbitrary: setRemote },
+    { weight: 9, arbitrary: fc.record({ op: fc.constant('allocate' as const), bucket }) },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('release' as const), port, revision }) },
+  );
+}
+
+export const runs = fc.tuple(configs, fc.constantFrom(0, 0, 1, 3)).chain(([config, churn]) =>
+  fc.record({
+    config: fc.constant(config),
+    commands: fc
+      .tuple(
+        fc.oneof({ weight: 5, arbitrary: commandsFor(config).filter((c) => c.op === 'setRemote') }, { weight: 1, arbitrary: commandsFor(config) }),
+        fc.array(commandsFor(config, churn), { maxLength: 40, size: 'max' }),
+      )
+      .map(([first, rest]) => [first, ...rest]),
+  }),
+);
+
+// ---- corners the generators must reach ----
+
+const whenever = (reached: (t: T) => boolean) => () => reached;
+
+export const corners: Corner<Config, State, Command, Outcome>[] = [
+  { name: 'exhausted', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'exhausted') },
+  {
+    name: 'exhausted-then-released-and-reused',
+    watch: () => {
+      const dry = new Set<number>();
+      return ({ cmd, outcome }) => {
+        if (cmd.op === 'setRemote') dry.clear();
+        if (cmd.op === 'allocate' && !outcome.ok && outcome.error === 'exhausted') dry.add(cmd.bucket);
+        return cmd.op === 'allocate' && outcome.ok && dry.has(cmd.bucket);
+      };
+    },
+  },
+  {
+    name: 'new-revision-while-ports-held',
+    watch: whenever(({ before, cmd, outcome }) => cmd.op === 'setRemote' && 'revision' in outcome && outcome.revision !== before.revision && before.held[before.revision] !== undefined),
+  },
+  { name: 'old-revision-released', watch: whenever(({ before, cmd, outcome }) => cmd.op === 'release' && outcome.ok && cmd.revision < before.revision) },
+  {
+    name: 'port-held-in-two-revisions',
+    watch: whenever(({ after }) => {
+      const seen = new Set<number>();
+      for (const h of Object.values(after.held)) for (const p of h.ports) if (seen.has(p)) return true;
+      else seen.add(p);
+      return false;
+    }),
+  },
+  { name: 'not-allocated', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'not-allocated') },
+  { name: 'bad-bucket', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'bad-bucket') },
+  { name: 'no-remote', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'no-remote') },
+  {
+    name: 'same-remote-again',
+    watch: whenever(({ before, cmd }) => cmd.op === 'setRemote' && before.remote !== null && before.remote.address === cmd.address && before.remote.port === cmd.port),
+  },
+  {
+    // Where fastsocket would round the range's low end down and hand out a port below it.
+    name: 'rfd-range-edge',
+    watch: whenever(({ config, cmd, outcome }) => {
+      if (config.align !== 'rfd' || cmd.op !== 'allocate' || cmd.bucket >= config.cpus) return false;
+      const round = roundUpPow2(config.cpus);
+      const low = config.portRange[0];
+      return (low & ~(round - 1)) + cmd.bucket < low;
+    }),
+  },
+  {
+    name: 'key-shorter-than-input',
+    watch: whenever(({ config, cmd }) => config.align === 'toeplitz' && cmd.op === 'allocate' && config.key.length / 2 < (config.family === 'ipv4' ? 16 : 40)),
+  },
+];
+
+export const rssPortsScheme: Scheme<Config, State, Command, Outcome> = {
+  name: 'rss-ports',
+  summary: 'outgoing source ports aligned to an RSS bucket (Toeplitz, solved over GF(2)) or a CPU (fastsocket RFD), with revisions per remote',
+  config: configSchema,
+  command: commandSchema,
+  outcome: (cmd) => outcomeSchemas[cmd.op],
+  model,
+  implementation: (config) => new RssPortsImpl(config),
+  properties: [soundness, uniqueness, completeness, fairness, revisionIsolation],
+  runs,
+  corners,
+};

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['core/**/*.test.ts', 'properties/**/*.test.ts', 'traces/**/*.test.ts', 'cli/**/*.test.ts', 'adapters/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+    coverage: {
+      provider: 'v8',
+      include: ['model/**/*.ts', 'impl/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'reports/coverage',
+      thresholds: { lines: 95, branches: 95 },
+    },
+  },
+});
