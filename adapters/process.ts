@@ -34,7 +34,8 @@ class Connection {
   stderr = '';
 
   constructor(readonly command: string, options: ProcessOptions) {
-    this.child = spawn('/bin/sh', ['-c', command], { stdio: 'pipe', env: { ...process.env, ...options.env } });
+    // Its own process group, so a kill reaches the program and not only the shell that started it.
+    this.child = spawn('/bin/sh', ['-c', command], { stdio: 'pipe', detached: true, env: { ...process.env, ...options.env } });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
       this.buffered += chunk;
@@ -86,16 +87,23 @@ class Connection {
   }
 
   kill(): void {
-    if (this.alive) this.child.kill('SIGKILL');
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
   }
 
   async close(): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) return this.kill();
     this.child.stdin.end();
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     const timer = setTimeout(() => this.kill(), 1000);
     await exited;
     clearTimeout(timer);
+    this.kill();
   }
 
   private wake(): void {

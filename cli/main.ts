@@ -183,3 +183,5 @@ try {
     throw e;
   }
 }
+// Leave even if an adapter's process left a handle open; stdout is synchronous on pipes and files.
+process.exit(process.exitCode ?? 0);

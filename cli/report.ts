@@ -25,8 +25,9 @@ export function formatResults(results: PropertyResult[]): string {
   for (const r of results.filter((x) => x.status === 'failed' || x.status === 'fault')) {
     lines.push('');
     lines.push(`${r.status === 'fault' ? 'FAULT' : 'FAILED'} ${r.scheme}/${r.property}: ${r.rule}`);
-    if (r.failure) lines.push(`  at step ${r.failure.index} (${r.length} commands after shrinking): ${r.failure.message}`);
-    if (r.reason) lines.push(`  ${r.reason}`);
+    const shrunk = r.status === 'fault' || r.reason?.startsWith('not shrunk') ? 'not shrunk' : 'after shrinking';
+    if (r.failure) lines.push(`  ${r.failure.fault ?? 'violated'} at step ${r.failure.index} (${r.length} commands, ${shrunk}): ${r.failure.message}`);
+    else if (r.reason) lines.push(`  ${r.reason}`);
     if (r.trace) lines.push(`  saved: ${r.trace}`);
     if (r.replay) lines.push(`  replay: ${r.replay}`);
   }

@@ -38,6 +38,7 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
       try {
         reply = await impl.apply(cmd);
       } catch (e) {
+        if (e instanceof AdapterFault) throw e;
         throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
       }
       const parsed = scheme.outcome(cmd).safeParse(reply);
@@ -52,6 +53,7 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
             try {
               return await impl.snapshot!();
             } catch (e) {
+              if (e instanceof AdapterFault) throw e;
               throw new AdapterFault('crashed', `snapshot() threw: ${e instanceof Error ? e.message : String(e)}`);
             }
           },

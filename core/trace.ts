@@ -64,7 +64,12 @@ export function parseTrace(text: string, file: string, schemes: Map<string, AnyS
   } catch (e) {
     throw new InputError(file, `invalid JSON: ${(e as Error).message}`);
   }
-  const trace = parseWith(envelope, raw, `${file}:`);
+  let trace: z.infer<typeof envelope>;
+  try {
+    trace = parseWith(envelope, raw, '');
+  } catch (e) {
+    throw e instanceof InputError ? new InputError(`${file}: ${e.where}`, e.problem) : e;
+  }
   const scheme = schemes.get(trace.scheme);
   if (!scheme) throw new InputError(`${file}: scheme`, `unknown scheme "${trace.scheme}" (known: ${[...schemes.keys()].join(', ')})`);
   const config = parseWith(scheme.config, trace.config, `${file}: config`);

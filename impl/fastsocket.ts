@@ -97,7 +97,7 @@ export class FastsocketImpl {
     return { ok: true, listener: this.listenerId[slot], table: this.routedLocally ? 'local' : 'global' };
   }
 
-  /** The listener slot for a SYN on `cpu` (rule 4): the CPU's local table first, then the global one. */
+  /** The listener slot for a SYN on `cpu` (rule 5): the CPU's local table first, then the global one. */
   route(cpu: number, hash: number): number {
     const local = this.pickLocal(cpu);
     this.routedLocally = local !== NONE;
@@ -189,12 +189,12 @@ export class FastsocketImpl {
     return { ok: true, reset };
   }
 
-  /** Out of its CPU's table: later SYNs there fall through to the global table (rule 6). */
+  /** Out of its CPU's table: later SYNs there fall through to the global table (rule 7). */
   protected closeLocal(slot: number): void {
     this.removeFromTable(slot);
   }
 
-  /** Out of the listen order; its local copies stay open, without a global queue from now on (rule 6). */
+  /** Out of the listen order; its local copies stay open, without a global queue from now on (rule 7). */
   protected closeGlobal(slot: number): void {
     const at = this.globals.subarray(0, this.globalCount).indexOf(slot);
     this.globals.copyWithin(at, at + 1, this.globalCount);

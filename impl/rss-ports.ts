@@ -58,11 +58,10 @@ export class RssPortsImpl {
   protected readonly fifoTail: Int32Array;
   protected readonly fifoNext: Int32Array;
 
-  // Per bucket, the queue of its RETA indices whose class has a free port (intrusive, doubly linked).
+  // Per bucket, the queue of its RETA indices whose class has a free port (intrusive, singly linked).
   protected readonly queueHead: Int32Array;
   protected readonly queueTail: Int32Array;
   protected readonly queueNext: Int32Array;
-  protected readonly queuePrev: Int32Array;
   protected readonly queued: Uint8Array;
 
   // Holds: nodes (revision, next) chained per port from holder[port - low], newest first.
@@ -126,7 +125,6 @@ export class RssPortsImpl {
     this.queueHead = new Int32Array(this.bucketTotal).fill(NONE);
     this.queueTail = new Int32Array(this.bucketTotal).fill(NONE);
     this.queueNext = new Int32Array(this.indices);
-    this.queuePrev = new Int32Array(this.indices);
     this.queued = new Uint8Array(this.indices);
     this.holder = new Int32Array(this.width).fill(NONE);
   }
@@ -234,9 +232,23 @@ export class RssPortsImpl {
     if (j === NONE) return EXHAUSTED;
     const c = j ^ this.relabelMask;
     const port = this.takeFrom(c);
-    if (!this.hasFree(c)) this.dequeue(bucket, j);
+    if (!this.hasFree(c)) this.dequeueHead(bucket);
     this.hold(port);
     return port;
+  }
+
+  /**
+   * Writes every port of the range aligned to `bucket` for the current remote (held or not) into `out`, by
+   * RETA index and ascending within one; returns how many. No hashing: the classes relabelled by the XOR.
+   */
+  alignedInto(bucket: number, out: Int32Array): number {
+    let n = 0;
+    for (let j = 0; j < this.indices; j++) {
+      if (this.indexBucket[j] !== bucket) continue;
+      const c = j ^ this.relabelMask;
+      for (let k = this.classStart[c]; k < this.classStart[c + 1]; k++) out[n++] = this.classPorts[k];
+    }
+    return n;
   }
 
   protected hasFree(c: number): boolean {
@@ -267,20 +279,17 @@ export class RssPortsImpl {
   protected enqueue(bucket: number, j: number): void {
     this.queued[j] = 1;
     this.queueNext[j] = NONE;
-    this.queuePrev[j] = this.queueTail[bucket];
     if (this.queueTail[bucket] === NONE) this.queueHead[bucket] = j;
     else this.queueNext[this.queueTail[bucket]] = j;
     this.queueTail[bucket] = j;
   }
 
-  protected dequeue(bucket: number, j: number): void {
+  /** Takes the first index off `bucket`'s queue (allocation only ever drains the head). */
+  protected dequeueHead(bucket: number): void {
+    const j = this.queueHead[bucket];
     this.queued[j] = 0;
-    const before = this.queuePrev[j];
-    const after = this.queueNext[j];
-    if (before === NONE) this.queueHead[bucket] = after;
-    else this.queueNext[before] = after;
-    if (after === NONE) this.queueTail[bucket] = before;
-    else this.queuePrev[after] = before;
+    this.queueHead[bucket] = this.queueNext[j];
+    if (this.queueHead[bucket] === NONE) this.queueTail[bucket] = NONE;
   }
 
   // ---- holds ----

@@ -3,26 +3,27 @@
 //
 // Rules (numbers as in docs/fastsocket.md):
 //  1. `listen` opens a global listener. Several global listeners of the one port may be open; they are
-//     kept in listen order (a close keeps the order of the rest). Listener ids (global and local) are
-//     unique while open and may be used again after a close.
+//     kept in listen order (a close keeps the order of the rest). Listener ids (global and local share one
+//     space) are unique while open and may be used again after a close.
 //  2. `spawn` (fsocket_spawn) copies an open global listener into the local table of one CPU:
 //     the given `cpu` if not null; else the worker's CPU if it is bound to exactly one; else, in mode 2
-//     only, the lowest free CPU, binding the worker to it. Mode 0: spawn-disabled. Mode 1 without
-//     either: no-affinity. Mode 2 with no free CPU: no-free-cpu. After a spawn the worker is bound to
-//     exactly that CPU (fsocket_process_affinity_set pins it). The global listener stays open.
-//  3. `bind` sets a worker's affinity as sched_setaffinity would (a non-empty set of existing CPUs).
-//  4. `connect` on CPU c (__inet_lookup_listener): a local listener of c if c's table has one (any of
+//     only, the lowest free CPU (rule 3). Mode 0: spawn-disabled. Mode 1 without either: no-affinity.
+//     Mode 2 with no free CPU: no-free-cpu. After a spawn the worker is bound to exactly that CPU
+//     (fsocket_process_affinity_set pins it). The global listener stays open.
+//  3. Mode 2's free CPU: one with "no spawned listener yet" — no local listener now, or never one.
+//  4. `bind` sets a worker's affinity as sched_setaffinity would (a non-empty set of existing CPUs).
+//  5. `connect` on CPU c (__inet_lookup_listener): a local listener of c if c's table has one (any of
 //     them when several share c), else a global listener at index floor(hash*n/2^32) in listen order,
 //     else refused. Nothing is ever steered to another CPU's local table.
-//  5. `accept` on a local listener: the head of its global listener's queue or of its own queue (either
+//  6. `accept` on a local listener: the head of its global listener's queue or of its own queue (either
 //     when both are non-empty — Fastsocket alternates, the implementation must too, see the fairness
 //     property), null when both are empty. It never takes from any other queue. On a global listener:
 //     the head of its own queue.
-//  6. `close` of a local listener takes it out of its CPU's table (later SYNs there fall through to the
+//  7. `close` of a local listener takes it out of its CPU's table (later SYNs there fall through to the
 //     global table) and resets its queue; Fastsocket does not migrate them. `close` of a global listener
 //     resets its own queue; its local copies stay open (separate sockets) and from then on accept only
 //     from their own queue. Every reset connection is listed in `reset`.
-//  7. `closeConn` closes an open connection (queued or accepted). Connection ids are unique while open.
+//  8. `closeConn` closes an open connection (queued or accepted). Connection ids are unique while open.
 // Where the issue leaves a choice (several applicable errors; several local listeners on one CPU; no
 // hash given; whether a CPU whose local listeners all closed is free again; whether an unbound worker
 // on a one-CPU machine counts as bound to CPU 0) the model allows each.
@@ -113,7 +114,7 @@ export interface State {
 export const globalOf = (s: State, listener: number) => s.globals.find((g) => g.id === listener);
 export const localOf = (s: State, listener: number) => s.locals.find((l) => l.id === listener);
 export const isListenerOpen = (s: State, listener: number) => globalOf(s, listener) !== undefined || localOf(s, listener) !== undefined;
-/** CPU c's local table (rule 4). */
+/** CPU c's local table (rule 5). */
 export const localTable = (s: State, cpu: number) => s.locals.filter((l) => l.cpu === cpu);
 
 /** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
@@ -141,7 +142,7 @@ export function singleCpuOptions(s: State, worker: number): (number | null)[] {
 }
 
 /**
- * The CPUs mode 2 may pick (rule 2): the lowest CPU whose local table is empty, or the lowest CPU that
+ * The CPUs mode 2 may pick (rule 3): the lowest CPU whose local table is empty, or the lowest CPU that
  * never had a local listener ("no spawned listener yet"); null stands for "none free" (no-free-cpu).
  */
 export function freeCpuOptions(s: State): (number | null)[] {
@@ -151,9 +152,16 @@ export function freeCpuOptions(s: State): (number | null)[] {
   return [...new Set([emptyNow, neverUsed])];
 }
 
-const spawnedCpu = (o: Outcome) => ('cpu' in o ? o.cpu : null);
+/**
+ * Where a spawn outcome shows the CPU choice: its `cpu`; null for the error that "no CPU" produces;
+ * any option for another error (the choice then makes no difference to the outcome).
+ */
+const spawnedCpu =
+  (options: (number | null)[], noCpu: ErrorOf<'spawn'>) =>
+  (o: Outcome): number | null | undefined =>
+    'cpu' in o ? o.cpu : !o.ok && o.error === noCpu ? null : options[0];
 
-/** Resets a closed listener's queue (rule 6): its connections are gone, and listed. */
+/** Resets a closed listener's queue (rule 7): its connections are gone, and listed. */
 function resetQueue(s: State, queue: number[]): number[] {
   for (const conn of queue) delete s.connections[conn];
   return [...queue];
@@ -177,10 +185,13 @@ function spawn(s: State, c: Extract<Command, { op: 'spawn' }>, choose: Choose<Ou
 
   let cpu: number | null = c.cpu;
   if (mode !== 0 && cpu === null) {
-    cpu = choose('the worker bound to one CPU', singleCpuOptions(s, c.worker), spawnedCpu);
+    const noCpu = mode === 1 ? 'no-affinity' : 'no-free-cpu';
+    const single = singleCpuOptions(s, c.worker);
+    cpu = choose('the worker bound to one CPU', single, spawnedCpu(single, noCpu));
     if (cpu === null && mode === 1) errors.push('no-affinity');
     if (cpu === null && mode === 2) {
-      cpu = choose('the next free CPU', freeCpuOptions(s), spawnedCpu);
+      const free = freeCpuOptions(s);
+      cpu = choose('the next free CPU', free, spawnedCpu(free, noCpu));
       if (cpu === null) errors.push('no-free-cpu');
     }
   }
@@ -243,7 +254,7 @@ function accept(s: State, c: Extract<Command, { op: 'accept' }>, choose: Choose<
   const g = globalOf(s, c.listener);
   const l = localOf(s, c.listener);
   if (!g && !l) return { ok: false, error: 'unknown-listener' };
-  // A local listener's two queues: its global listener's, then its own (rule 5).
+  // A local listener's two queues: its global listener's, then its own (rule 6).
   const parent = l && l.global !== null ? globalOf(s, l.global)! : undefined;
   const queues = (g ? [g.queue] : [parent?.queue ?? [], l!.queue]).filter((q) => q.length > 0);
   if (queues.length === 0) return { ok: true, conn: null };

@@ -32,7 +32,8 @@ import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.
 // ---- vocabulary ----
 
 export const configSchema = z.strictObject({
-  cpus: z.number().int().min(1).max(128).default(128),
+  /** Default 2: the machine the kernel is checked on (the kernel adapter declines more CPUs than it can pin to). */
+  cpus: z.number().int().min(1).max(128).default(2),
   /** net.ipv4.tcp_migrate_req */
   migrate: z.boolean().default(false),
   /** "cpu": the classic BPF program `A = cpu; return A` of reuseport_bpf_cpu.c, attached to the group. */

@@ -1,8 +1,69 @@
-import { describe } from 'vitest';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { allowedOutcomes, judge, stepWith } from '../core/relation.ts';
+import { canonical } from '../core/vocabulary.ts';
+import { configSchema, model, type Command, type State } from '../model/dragonfly.ts';
 import { dragonflyScheme } from './dragonfly.ts';
 import { dragonflyBugs } from './fixtures/dragonfly-bugs.ts';
 import { checkScheme } from './harness.ts';
 
 describe('dragonfly', () => {
   checkScheme(dragonflyScheme, { bugs: dragonflyBugs });
+});
+
+/** The state after registering listeners 10, 11, ... and then deregistering those at `gaps` (by slot). */
+function groupWithSlots(cpus: number, highest: number, gaps: number[]): State {
+  let state = model.init(configSchema.parse({ cpus, groupMax: 16 }));
+  const run = (cmd: Command) => (state = stepWith(model, state, cmd).next);
+  for (let slot = 0; slot <= highest; slot++) run({ op: 'register', listener: 10 + slot, uid: 1000 });
+  for (const slot of gaps) run({ op: 'deregister', listener: 10 + slot });
+  return state;
+}
+
+describe('dragonfly connect without a hash', () => {
+  it('allows exactly the outcomes that some 32-bit hash gives', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2, 4, 8),
+        fc.integer({ min: 0, max: 9 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { maxLength: 5 }),
+        (cpus, highest, gaps) => {
+          const state = groupWithSlots(cpus, highest, gaps.filter((g) => g <= highest));
+          const withoutHash = allowedOutcomes(model, state, { op: 'connect', conn: 1 }).map(canonical).sort();
+          // Every hash below count * cpus covers every (index, CPU) pair a 32-bit hash can reach.
+          const byHash = new Set<string>();
+          for (let hash = 0; hash < Math.max(1, state.members.length) * cpus; hash++) {
+            byHash.add(canonical(stepWith(model, state, { op: 'connect', conn: 1, hash }).outcome));
+          }
+          expect(withoutHash).toEqual([...byHash].sort());
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('lets the listener in slot 2 of a group {0, 2} on 4 CPUs be reached only from another CPU', () => {
+    const state = groupWithSlots(4, 2, [1]);
+    const outcomes = allowedOutcomes(model, state, { op: 'connect', conn: 1 }).map(canonical).sort();
+    expect(outcomes).toEqual(
+      [
+        { ok: true, listener: 10, local: true },
+        { ok: true, listener: 10, local: false },
+        { ok: true, listener: 12, local: false },
+      ].map(canonical).sort(),
+    );
+  });
+});
+
+describe('dragonfly model as a relation', () => {
+  it('rejects an outcome of the wrong kind where the spec leaves a choice', () => {
+    const full = groupWithSlots(1, 15, []);
+    const register: Command = { op: 'register', listener: 10, uid: 1001 };
+    expect(allowedOutcomes(model, full, register).map(canonical).sort()).toEqual(
+      ['duplicate-listener', 'group-full', 'uid-mismatch'].map((error) => canonical({ ok: false, error })).sort(),
+    );
+    expect(judge(model, full, register, { ok: true, slot: 16 }).allowed).toBe(false);
+    const connect: Command = { op: 'connect', conn: 1 };
+    expect(judge(model, full, connect, { ok: false, error: 'refused' }).allowed).toBe(false);
+  });
 });

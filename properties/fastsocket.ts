@@ -32,11 +32,12 @@ const boundTo = (s: State, worker: number) => (s.workers[worker]?.length === 1 ?
 const unboundOnOneCpu = (s: State, worker: number) => s.workers[worker] === undefined && s.config.cpus === 1;
 const isConnect = (t: T): t is T & { cmd: Extract<Command, { op: 'connect' }> } =>
   t.cmd.op === 'connect' && t.cmd.cpu < t.config.cpus && !(t.cmd.conn in t.before.connections);
-/** The CPUs mode 2 may hand out: the lowest with an empty local table, or the lowest never spawned on. */
-function freeCpus(s: State): number[] {
+/** Mode 2's pick under each reading of "no spawned listener yet": no local listener now; never had one. */
+function freeCpuReadings(s: State): (number | undefined)[] {
   const all = [...Array(s.config.cpus).keys()];
-  return [all.find((c) => tableOf(s, c).length === 0), all.find((c) => !s.spawnedOn[c])].filter((c) => c !== undefined);
+  return [all.find((c) => tableOf(s, c).length === 0), all.find((c) => !s.spawnedOn[c])];
 }
+const freeCpus = (s: State) => freeCpuReadings(s).filter((c) => c !== undefined);
 
 export const passiveLocality: FastsocketProperty = {
   name: 'passive-locality',
@@ -102,8 +103,11 @@ export const spawnErrors: FastsocketProperty = {
     if (listenerIds(before).includes(cmd.local)) certain.push('duplicate-listener');
     if (cmd.cpu !== null && cmd.cpu >= before.config.cpus) certain.push('bad-cpu');
     if (mode !== 0 && cmd.cpu === null && boundTo(before, cmd.worker) === null) {
-      const noCpu = mode === 1 ? 'no-affinity' : freeCpus(before).length === 0 ? 'no-free-cpu' : null;
-      if (noCpu !== null) (unboundOnOneCpu(before, cmd.worker) ? possible : certain).push(noCpu);
+      const readings = freeCpuReadings(before);
+      const noneFree = readings.filter((c) => c === undefined).length;
+      const noCpu = mode === 1 ? 'no-affinity' : noneFree > 0 ? 'no-free-cpu' : null;
+      const always = mode === 1 || noneFree === readings.length;
+      if (noCpu !== null) (unboundOnOneCpu(before, cmd.worker) || !always ? possible : certain).push(noCpu);
     }
     if (outcome.ok) return certain.length === 0 ? null : `spawn succeeded although ${show(certain)} applies`;
     if (![...certain, ...possible].includes(outcome.error)) return `spawn failed with ${outcome.error}; applicable: ${show([...certain, ...possible])}`;
@@ -203,14 +207,14 @@ export const configs: fc.Arbitrary<Config> = fc.record({
   ),
 });
 
-/** Ids 0..1 are mostly global listeners and 2..3 mostly local ones, so spawns find their global often. */
+/** Ids 0..1 are mostly global listeners and 2..4 mostly local ones, so spawns find their global often. */
 const globalId = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }) });
 const listenCommand = fc.record({ op: fc.constant('listen' as const), listener: globalId, uid: fc.constantFrom(1000, 1001) });
 
 export function commandsFor(config: Config): fc.Arbitrary<Command> {
   const validCpu = fc.integer({ min: 0, max: config.cpus - 1 });
   const cpu = fc.oneof({ weight: 29, arbitrary: validCpu }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) });
-  const localId = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 2, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }) });
+  const localId = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 2, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }) });
   const anyId = fc.integer({ min: 0, max: 5 });
   const worker = fc.integer({ min: 0, max: 3 });
   const conn = fc.integer({ min: 0, max: 12 });
@@ -242,7 +246,7 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
     { weight: 2, arbitrary: listenCommand },
     { weight: 5, arbitrary: spawn },
     { weight: 2, arbitrary: bind },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('close' as const), listener: fc.oneof(localId, globalId, anyId) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('close' as const), listener: fc.oneof({ weight: 2, arbitrary: localId }, { weight: 1, arbitrary: globalId }) }) },
     { weight: 12, arbitrary: connect },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('accept' as const), listener: fc.oneof({ weight: 3, arbitrary: localId }, { weight: 1, arbitrary: globalId }) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('closeConn' as const), conn }) },
@@ -262,6 +266,13 @@ function burstFor(config: Config): fc.Arbitrary<Command[]> {
     .map(([connects, listener]): Command[] => [...connects, { op: 'accept', listener }, { op: 'accept', listener }]);
 }
 
+/** Automatic spawns by distinct workers into distinct local ids: mode 2 runs out of CPUs. */
+const spawnStorm = fc
+  .tuple(fc.integer({ min: 0, max: 1 }), fc.uniqueArray(fc.integer({ min: 2, max: 5 }), { minLength: 2, maxLength: 3 }), fc.integer({ min: 0, max: 3 }))
+  .map(([listener, locals, firstWorker]): Command[] =>
+    locals.map((local, k) => ({ op: 'spawn', listener, local, worker: (firstWorker + k) % 4, cpu: null })),
+  );
+
 /** An opening that sets the stage more often than not: global listeners and local copies (shrinking may drop them). */
 function openingFor(config: Config): fc.Arbitrary<Command[]> {
   const spawn = fc.record({
@@ -279,11 +290,14 @@ export const runs = configs.chain((config) =>
   fc
     .tuple(
       openingFor(config),
-      fc.array(fc.oneof({ weight: 7, arbitrary: commandsFor(config).map((c) => [c]) }, { weight: 1, arbitrary: burstFor(config) }), {
-        minLength: 10,
-        maxLength: 40,
-        size: 'large',
-      }),
+      fc.array(
+        fc.oneof(
+          { weight: 12, arbitrary: commandsFor(config).map((c) => [c]) },
+          { weight: 2, arbitrary: burstFor(config) },
+          { weight: 1, arbitrary: spawnStorm },
+        ),
+        { maxLength: 50, size: 'max' },
+      ),
     )
     .map(([opening, body]) => ({ config, commands: [...opening, ...body.flat()] })),
 );

@@ -239,22 +239,26 @@ const small = (min: number, max: number, rareMax: number) =>
 
 export const configs: fc.Arbitrary<Config> = fc.record({
   domains: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 2, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(1, 16) }),
-  groupMax: small(1, 3, 256),
+  groupMax: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(1) },
+    { weight: 2, arbitrary: fc.constant(2) },
+    { weight: 2, arbitrary: fc.integer({ min: 3, max: 256 }) },
+  ),
 });
 
 const malformed = fc.constantFrom('10.0.0.256', '10.0.0', '010.0.0.1', 'localhost', '', '1.2.3.4.5', ' 10.0.0.1');
 
 /** Commands for one run: few listeners and connections, two exact addresses beside the wildcard. */
-export function commandsFor(config: Config): fc.Arbitrary<Command> {
-  const listener = fc.integer({ min: 0, max: 4 });
-  const conn = fc.integer({ min: 0, max: 10 });
+export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; any: fc.Arbitrary<Command[]> } {
+  const listener = fc.integer({ min: 0, max: 3 });
+  const conn = fc.integer({ min: 0, max: 7 });
   const domain = fc.oneof(
     { weight: 19, arbitrary: fc.integer({ min: 0, max: config.domains - 1 }) },
     { weight: 1, arbitrary: fc.constantFrom(config.domains, -1, 0.5) },
   );
   const bound = fc.oneof(
     { weight: 10, arbitrary: fc.constantFrom(WILDCARD, '10.0.0.1') },
-    { weight: 3, arbitrary: fc.constant('10.0.0.2') },
+    { weight: 2, arbitrary: fc.constant('10.0.0.2') },
     { weight: 1, arbitrary: malformed },
   );
   const destination = fc.oneof(
@@ -272,7 +276,13 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
     .record({
       op: fc.constant('setDomain' as const),
       listener,
-      domain: fc.oneof({ weight: 5, arbitrary: domain }, { weight: 2, arbitrary: fc.constant('nodom' as const) }, { weight: 3, arbitrary: fc.constant('curdom' as const) }),
+      // Domain 0 often, so that moves meet in one group and fill it.
+      domain: fc.oneof(
+        { weight: 3, arbitrary: domain },
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 2, arbitrary: fc.constant('nodom' as const) },
+        { weight: 3, arbitrary: fc.constant('curdom' as const) },
+      ),
       cpu: small(0, 7, 127),
     })
     .map((c): Command => (c.domain === 'curdom' ? c : { op: c.op, listener: c.listener, domain: c.domain }));
@@ -286,19 +296,36 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
     },
     { requiredKeys: ['op', 'conn', 'address', 'domain'] },
   );
-  return fc.oneof(
-    { weight: 6, arbitrary: register },
-    { weight: 5, arbitrary: setDomain },
-    { weight: 8, arbitrary: connect },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('deregister' as const), listener }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('accept' as const), listener }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('close' as const), conn }) },
+  const one = (arbitrary: fc.Arbitrary<Command>) => arbitrary.map((cmd) => [cmd]);
+  // A registration straight followed by a move into domain 0: moves meet in one group and fill it.
+  const registerAndMove = fc
+    .tuple(listener, fc.constantFrom(WILDCARD, '10.0.0.1'))
+    .map(([l, address]): Command[] => [
+      { op: 'register', listener: l, uid: 1000, address },
+      { op: 'setDomain', listener: l, domain: 0 },
+    ]);
+  const any: fc.Arbitrary<Command[]> = fc.oneof(
+    { weight: 4, arbitrary: one(register) },
+    { weight: 2, arbitrary: registerAndMove },
+    { weight: 6, arbitrary: one(setDomain) },
+    { weight: 8, arbitrary: one(connect) },
+    { weight: 2, arbitrary: one(fc.record({ op: fc.constant('deregister' as const), listener })) },
+    { weight: 2, arbitrary: one(fc.record({ op: fc.constant('accept' as const), listener })) },
+    { weight: 1, arbitrary: one(fc.record({ op: fc.constant('close' as const), conn })) },
   );
+  return { register, any };
 }
 
-export const runs = configs.chain((config) =>
-  fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config), { maxLength: 40 }) }),
-);
+/** A few registrations first (so later commands find listeners), then anything. */
+export const runs = configs.chain((config) => {
+  const { register, any } = commandsFor(config);
+  return fc.record({
+    config: fc.constant(config),
+    commands: fc
+      .tuple(fc.array(register, { minLength: 1, maxLength: 5 }), fc.array(any, { maxLength: 36, size: '+1' }))
+      .map(([first, rest]) => [...first, ...rest.flat()]),
+  });
+});
 
 // ---- corners the generators must reach ----
 

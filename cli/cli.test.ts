@@ -1,0 +1,83 @@
+// The command line as a user meets it: exit codes, messages that name the file, step and field,
+// and counterexamples saved where they were asked to go.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseTrace } from '../core/trace.ts';
+import { scratchDir } from '../properties/harness.ts';
+import { schemes } from '../schemes.ts';
+
+const root = join(import.meta.dirname, '..');
+const run = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root, timeout: 90_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const failure = e as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, out: failure.stdout + failure.stderr };
+  }
+};
+
+const trace = (steps: unknown[], extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ format: 'steerspec-trace/1', scheme: 'reuserps', config: { cpus: 4 }, steps, ...extra });
+const parse = (text: string) => () => parseTrace(text, 'bad.json', schemes);
+const register = { op: 'register', listener: 1, uid: 0, reuserps: true, cpus: [0], limit: 0 };
+
+describe('a bad trace gets an error naming the file, the step and the field', () => {
+  it.each([
+    ['invalid JSON', '{"format":', /^bad\.json: invalid JSON/],
+    ['an unknown format', trace([], { format: 'steerspec-trace/9' }), /^bad\.json: format: unknown format/],
+    ['an unknown scheme', trace([], { scheme: 'nope' }), /^bad\.json: scheme: unknown scheme "nope"/],
+    ['an unknown op', trace([{ cmd: register }, { cmd: { op: 'teleport' } }]), /^bad\.json: steps\[1\]\.cmd\.op: /],
+    ['a wrong type', trace([{ cmd: { ...register, listener: 'one' } }]), /^bad\.json: steps\[0\]\.cmd\.listener: .*got "one"/],
+    ['an out-of-range CPU', trace([{ cmd: { op: 'connect', conn: 1, cpu: 200 } }]), /^bad\.json: steps\[0\]\.cmd\.cpu: is out of range/],
+    ['a negative CPU', trace([{ cmd: { ...register, cpus: [0, -1] } }]), /^bad\.json: steps\[0\]\.cmd\.cpus\[1\]: /],
+    ['an unknown field', trace([{ cmd: { ...register, cpu: 0 } }]), /^bad\.json: steps\[0\]\.cmd: Unrecognized key: "cpu"/],
+    ['an expect outside the vocabulary', trace([{ cmd: register, expect: { ok: true, listener: 1 } }]), /^bad\.json: steps\[0\]\.expect: /],
+    ['a bad config', JSON.stringify({ format: 'steerspec-trace/1', scheme: 'reuserps', config: { cpus: 0 }, steps: [] }), /^bad\.json: config\.cpus: /],
+  ])('%s', (_what, text, message) => {
+    expect(parse(text)).toThrow(message);
+  });
+});
+
+describe('steerspec replay', () => {
+  it('exits 1 when an expect is not an outcome the model allows', async () => {
+    const { code, out } = await run('replay', 'cli/fixtures/wrong-expect.json');
+    expect(code).toBe(1);
+    expect(out).toMatch(/expect at step 2/);
+    expect(out).toMatch(/"error":"refused"/);
+  });
+
+  it('exits 2 with the file and field named when a trace is malformed', async () => {
+    const dir = scratchDir();
+    const file = join(dir, 'bad.json');
+    await import('node:fs').then((fs) => fs.writeFileSync(file, trace([{ cmd: { op: 'connect', conn: 1, cpu: 500 } }])));
+    const { code, out } = await run('replay', file);
+    expect(code).toBe(2);
+    expect(out).toContain(`${file}: steps[0].cmd.cpu: is out of range`);
+  });
+});
+
+describe('steerspec check', () => {
+  it('exits 2 on an unknown option, and 0 on --help', async () => {
+    expect((await run('check', '--frobnicate')).code).toBe(2);
+    expect((await run('check', '--runs', '0')).code).toBe(2);
+    const help = await run('check', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/--exec <command>/);
+  });
+
+  it('passes a correct module and fails a buggy one with exit 1 and a saved trace', async () => {
+    const good = await run('check', '--adapter', 'adapters/fixtures/module-builtin.ts', '--scheme', 'reuserps', '--runs', '30', '--seed', '7');
+    expect(good.code, good.out).toBe(0);
+    const dir = scratchDir();
+    const bad = await run('check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', dir);
+    expect(bad.code, bad.out).toBe(1);
+    expect(bad.out).toMatch(/replay: npx steerspec replay .* --adapter adapters\/fixtures\/module-buggy\.ts/);
+    const saved = readdirSync(dir);
+    expect(saved.length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(dir, saved[0]), 'utf8')).found.property).toBeTruthy();
+  });
+});

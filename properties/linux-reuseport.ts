@@ -1,0 +1,316 @@
+// Linux SO_REUSEPORT — the properties checked on every step, the generators that drive them, and the
+// corners they must reach. Each property is stated independently of the model's code and checks only
+// what it can see: without a `hash` (the kernel computes its own) the hash-dependent part of a rule
+// is checked as "one of the listeners some hash gives", never skipped silently.
+import fc from 'fast-check';
+import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
+import {
+  commandSchema,
+  configSchema,
+  model,
+  outcomeSchemas,
+  scaled,
+  type Command,
+  type Config,
+  type Listener,
+  type Outcome,
+  type State,
+} from '../model/linux-reuseport.ts';
+import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { sameValue, show } from '../core/vocabulary.ts';
+
+type T = Transition<Config, State, Command, Outcome>;
+type LinuxProperty = Property<Config, State, Command, Outcome>;
+
+const everyStep = (check: (t: T) => string | null) => () => check;
+const ids = (members: Listener[]) => members.map((m) => m.id);
+const incomingOf = (s: State, listener: number) => s.members.find((m) => m.id === listener)?.incomingCpu;
+
+/** True iff the CPU program decides this connect (program "cpu" and the CPU indexes a member). */
+const programDecides = (s: State, cpu: number) => s.config.program === 'cpu' && cpu < s.members.length;
+
+/** Every start index a hash may give: the one of `hash`, or all when it is unknown. */
+const starts = (n: number, hash: number | undefined) => (hash === undefined ? [...Array(n).keys()] : [scaled(hash, n)]);
+
+export const cpuProgramIndex: LinuxProperty = {
+  name: 'cpu-program-index',
+  rule: 'true iff with the CPU program a connect on CPU c goes to member c whenever c < n (reuseport_bpf_cpu.c), and to the hash path otherwise',
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || before.config.program !== 'cpu') return null;
+    const members = ids(before.members);
+    if (cmd.cpu < members.length) {
+      return outcome.listener === members[cmd.cpu] ? null : `CPU ${cmd.cpu} went to ${outcome.listener}, not member ${cmd.cpu} (${members[cmd.cpu]}) of ${show(members)}`;
+    }
+    if (cmd.hash === undefined || before.members.some((m) => m.incomingCpu >= 0)) return null;
+    const expected = members[scaled(cmd.hash, members.length)];
+    return outcome.listener === expected ? null : `CPU ${cmd.cpu} is outside the group of ${members.length}: the hash path gives ${expected}, not ${outcome.listener}`;
+  }),
+};
+
+export const hashIndex: LinuxProperty = {
+  name: 'hash-index',
+  rule: 'true iff, when no member has SO_INCOMING_CPU and no program decides, a connect goes to member floor(hash * n / 2^32)',
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || cmd.hash === undefined) return null;
+    if (programDecides(before, cmd.cpu) || before.members.some((m) => m.incomingCpu >= 0)) return null;
+    const expected = before.members[scaled(cmd.hash, before.members.length)].id;
+    return outcome.listener === expected ? null : `hash ${cmd.hash} over ${show(ids(before.members))} gives ${expected}, not ${outcome.listener}`;
+  }),
+};
+
+export const incomingCpuPreference: LinuxProperty = {
+  name: 'incoming-cpu-preference',
+  rule: 'true iff on the hash path a connect on CPU c goes to the first member with SO_INCOMING_CPU c probing cyclically from floor(hash * n / 2^32), or to that start member when none has it',
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
+    if (programDecides(before, cmd.cpu) || !before.members.some((m) => m.incomingCpu >= 0)) return null;
+    const n = before.members.length;
+    const allowed = new Set<number>();
+    for (const start of starts(n, cmd.hash)) {
+      let pick = before.members[start];
+      for (let k = 0; k < n; k++) {
+        const m = before.members[(start + k) % n];
+        if (m.incomingCpu === cmd.cpu) {
+          pick = m;
+          break;
+        }
+      }
+      allowed.add(pick.id);
+    }
+    return allowed.has(outcome.listener)
+      ? null
+      : `CPU ${cmd.cpu}${cmd.hash === undefined ? '' : ` with hash ${cmd.hash}`} over ${show(before.members.map((m) => [m.id, m.incomingCpu]))} may go to ${show([...allowed])}, went to ${outcome.listener}`;
+  }),
+};
+
+export const localFlag: LinuxProperty = {
+  name: 'local-flag',
+  rule: "true iff `local` says whether the chosen listener's SO_INCOMING_CPU equals the connecting CPU",
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
+    const local = incomingOf(before, outcome.listener) === cmd.cpu;
+    return outcome.local === local ? null : `local is ${outcome.local} but listener ${outcome.listener} has SO_INCOMING_CPU ${incomingOf(before, outcome.listener)} and the CPU is ${cmd.cpu}`;
+  }),
+};
+
+export const swapWithLast: LinuxProperty = {
+  name: 'swap-with-last',
+  rule: 'true iff registration appends to the group and deregistration moves the last member into the leaving one\'s place, leaving the rest where they were',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    const was = ids(before.members);
+    let expected = was;
+    if (cmd.op === 'register' && outcome.ok) expected = [...was, cmd.listener];
+    if (cmd.op === 'deregister' && outcome.ok) {
+      expected = [...was];
+      const at = expected.indexOf(cmd.listener);
+      expected[at] = expected[expected.length - 1];
+      expected.pop();
+    }
+    const now = ids(after.members);
+    return sameValue(now, expected) ? null : `the group is ${show(now)} after ${cmd.op}, expected ${show(expected)}`;
+  }),
+};
+
+export const migrationByHash: LinuxProperty = {
+  name: 'migration-by-hash',
+  rule: "true iff with migrate on and members left, every queued connection of a leaving listener moves, in queue order, to the listener the hash path gives among the remaining members for its own hash and the closing CPU",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if (cmd.op !== 'deregister' || !('migrated' in outcome) || !before.config.migrate || after.members.length === 0) return null;
+    const leaving = before.members.find((m) => m.id === cmd.listener)!;
+    if (outcome.reset.length > 0) return `reset ${show(outcome.reset)} although ${show(ids(after.members))} remain`;
+    if (!sameValue(outcome.migrated.map(([c]) => c), leaving.queue)) return `migrated ${show(outcome.migrated)} is not the queue ${show(leaving.queue)} in order`;
+    const cpus = cmd.cpu === undefined ? [...Array(before.config.cpus).keys()] : [cmd.cpu];
+    const n = after.members.length;
+    for (const [conn, target] of outcome.migrated) {
+      const allowed = new Set<number>();
+      for (const cpu of cpus) {
+        for (const start of starts(n, before.connections[conn].hash)) {
+          const anyIncoming = after.members.some((m) => m.incomingCpu >= 0);
+          const match = anyIncoming ? [...Array(n).keys()].map((k) => after.members[(start + k) % n]).find((m) => m.incomingCpu === cpu) : undefined;
+          allowed.add((match ?? after.members[start]).id);
+        }
+      }
+      if (!allowed.has(target)) return `connection ${conn} migrated to ${target}; the hash path over ${show(ids(after.members))} allows ${show([...allowed])}`;
+    }
+    const expectedTails = new Map<number, number[]>();
+    for (const [conn, target] of outcome.migrated) expectedTails.set(target, [...(expectedTails.get(target) ?? []), conn]);
+    for (const [target, conns] of expectedTails) {
+      const queue = after.members.find((m) => m.id === target)!.queue;
+      if (!sameValue(queue.slice(queue.length - conns.length), conns)) return `listener ${target}'s queue ${show(queue)} does not end with ${show(conns)}`;
+    }
+    return null;
+  }),
+};
+
+export const resetWithoutMigration: LinuxProperty = {
+  name: 'reset-without-migration',
+  rule: 'true iff with migrate off, or when no member remains, every queued connection of a leaving listener is reset and none migrated',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if (cmd.op !== 'deregister' || !('migrated' in outcome)) return null;
+    if (before.config.migrate && after.members.length > 0) return null;
+    const leaving = before.members.find((m) => m.id === cmd.listener)!;
+    if (outcome.migrated.length > 0) return `migrated ${show(outcome.migrated)} although ${before.config.migrate ? 'no member remains' : 'migrate is off'}`;
+    return sameValue([...outcome.reset].sort((a, b) => a - b), [...leaving.queue].sort((a, b) => a - b))
+      ? null
+      : `reset ${show(outcome.reset)}, but the queue held ${show(leaving.queue)}`;
+  }),
+};
+
+export const sameUid: LinuxProperty = {
+  name: 'same-uid',
+  rule: "true iff every member has the owner's uid, the group has an owner exactly when it has members, and a registrant is refused with uid-mismatch only when its uid differs from that owner",
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if ((after.owner === null) !== (after.members.length === 0)) return `owner ${after.owner} with ${after.members.length} members`;
+    const stranger = after.members.find((m) => m.uid !== after.owner);
+    if (stranger) return `listener ${stranger.id} has uid ${stranger.uid}, the owner is ${after.owner}`;
+    if (cmd.op === 'register' && !outcome.ok && outcome.error === 'uid-mismatch' && (before.owner === null || before.owner === cmd.uid)) {
+      return `uid ${cmd.uid} refused although the owner is ${before.owner}`;
+    }
+    return null;
+  }),
+};
+
+export const fifoAccept: LinuxProperty = {
+  name: 'fifo-accept',
+  rule: "true iff accept returns the oldest connection of the listener's queue, or null when it is empty",
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    if (cmd.op !== 'accept' || !outcome.ok || !('conn' in outcome)) return null;
+    const head = before.members.find((m) => m.id === cmd.listener)?.queue[0] ?? null;
+    return outcome.conn === head ? null : `accept on ${cmd.listener} gave ${outcome.conn}, the head of its queue is ${head}`;
+  }),
+};
+
+export const noLostConnections: LinuxProperty = {
+  name: 'no-lost-connections',
+  rule: 'true iff every connection stays queued in exactly one listener, accepted, or is listed as migrated, reset or closed — none disappears',
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    const open = new Set(Object.keys(before.connections).map(Number));
+    if (cmd.op === 'connect' && outcome.ok) open.add(cmd.conn);
+    if (cmd.op === 'close' && outcome.ok) open.delete(cmd.conn);
+    if (cmd.op === 'deregister' && 'reset' in outcome) {
+      const leaving = before.members.find((m) => m.id === cmd.listener)!;
+      const listed = [...outcome.migrated.map(([c]) => c), ...outcome.reset].sort((a, b) => a - b);
+      if (!sameValue(listed, [...leaving.queue].sort((a, b) => a - b))) return `deregister listed ${show(listed)}, but the queue held ${show(leaving.queue)}`;
+      for (const c of outcome.reset) open.delete(c);
+    }
+    const now = Object.keys(after.connections).map(Number).sort((a, b) => a - b);
+    if (!sameValue([...open].sort((a, b) => a - b), now)) return `open connections are ${show(now)}, expected ${show([...open])}`;
+    const queued = after.members.flatMap((m) => m.queue.map((c) => [c, m.id] as const));
+    if (new Set(queued.map(([c]) => c)).size !== queued.length) return 'a connection waits in two queues';
+    for (const [c, listener] of queued) {
+      const conn = after.connections[c];
+      if (!conn || conn.accepted || conn.listener !== listener) return `connection ${c} is in ${listener}'s queue but is ${show(conn)}`;
+    }
+    for (const [c, conn] of Object.entries(after.connections)) {
+      if (!conn.accepted && !queued.some(([q]) => q === Number(c))) return `connection ${c} is neither accepted nor queued`;
+    }
+    return null;
+  }),
+};
+
+// ---- generators ----
+
+export const configs: fc.Arbitrary<Config> = fc.record({
+  cpus: fc.oneof({ weight: 6, arbitrary: fc.constant(2) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 128 }) }),
+  migrate: fc.boolean(),
+  program: fc.constantFrom('none' as const, 'cpu' as const),
+});
+
+/** How the run's registrants use SO_INCOMING_CPU: never, on every listener, or on some. */
+export type IncomingStyle = 'none' | 'every' | 'some';
+
+/** Commands for one run. `withHash` false leaves hashes out (for a kernel, which computes its own). */
+export function commandsFor(config: Config, style: IncomingStyle, withHash = true): fc.Arbitrary<Command> {
+  const lowCpu = fc.integer({ min: 0, max: Math.min(config.cpus, 4) - 1 });
+  const cpu = fc.oneof({ weight: 19, arbitrary: lowCpu }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) });
+  const listener = fc.integer({ min: 0, max: 3 });
+  const conn = fc.integer({ min: 0, max: 12 });
+  const incoming =
+    style === 'none'
+      ? fc.constant(-1)
+      : style === 'every'
+        ? fc.oneof({ weight: 19, arbitrary: lowCpu }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) })
+        : fc.oneof(fc.constant(-1), lowCpu);
+  const register = fc.record({
+    op: fc.constant('register' as const),
+    listener,
+    uid: fc.oneof({ weight: 9, arbitrary: fc.constant(1000) }, { weight: 1, arbitrary: fc.constant(1001) }),
+    incomingCpu: incoming,
+  });
+  const setIncoming = fc.record({ op: fc.constant('setIncomingCpu' as const), listener, incomingCpu: style === 'none' ? fc.constant(-1) : fc.oneof(fc.constant(-1), lowCpu) });
+  const hash = fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), fc.constantFrom(0, 2 ** 31, 2 ** 32 - 1));
+  const connect = withHash
+    ? fc.record({ op: fc.constant('connect' as const), conn, cpu, hash }, { requiredKeys: ['op', 'conn', 'cpu'] })
+    : fc.record({ op: fc.constant('connect' as const), conn, cpu });
+  const deregister = fc.record({ op: fc.constant('deregister' as const), listener, cpu }, { requiredKeys: ['op', 'listener'] });
+  return fc.oneof(
+    { weight: 5, arbitrary: register },
+    { weight: style === 'none' ? 0 : 1, arbitrary: setIncoming },
+    { weight: 8, arbitrary: connect },
+    { weight: 3, arbitrary: deregister },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('accept' as const), listener }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('close' as const), conn }) },
+  );
+}
+
+export const styles = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<IncomingStyle>('none') },
+  { weight: 2, arbitrary: fc.constant<IncomingStyle>('every') },
+  { weight: 2, arbitrary: fc.constant<IncomingStyle>('some') },
+);
+
+export const runs = fc
+  .tuple(configs, styles)
+  .chain(([config, style]) => fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }) }));
+
+// ---- corners ----
+
+const whenever = (reached: (t: T) => boolean) => () => reached;
+const isConnectTo = (t: T) => t.cmd.op === 'connect' && t.outcome.ok && 'listener' in t.outcome;
+
+export const corners: Corner<Config, State, Command, Outcome>[] = [
+  {
+    name: 'incoming-cpu-probe-wraps',
+    watch: whenever((t) => {
+      if (!isConnectTo(t) || t.cmd.op !== 'connect' || t.cmd.hash === undefined || programDecides(t.before, t.cmd.cpu)) return false;
+      const n = t.before.members.length;
+      const at = t.before.members.findIndex((m) => 'listener' in t.outcome && m.id === t.outcome.listener);
+      return t.before.members[at].incomingCpu === t.cmd.cpu && at < scaled(t.cmd.hash, n);
+    }),
+  },
+  {
+    name: 'incoming-cpu-no-match',
+    watch: whenever((t) => t.cmd.op === 'connect' && t.outcome.ok && !programDecides(t.before, t.cmd.cpu) && t.before.members.some((m) => m.incomingCpu >= 0) && !t.before.members.some((m) => t.cmd.op === 'connect' && m.incomingCpu === t.cmd.cpu)),
+  },
+  { name: 'cpu-program-falls-back', watch: whenever((t) => t.cmd.op === 'connect' && t.outcome.ok && t.before.config.program === 'cpu' && t.cmd.cpu >= t.before.members.length) },
+  {
+    name: 'swap-moves-a-member',
+    watch: whenever((t) => t.cmd.op === 'deregister' && t.outcome.ok && t.before.members.length > 1 && t.before.members.at(-1)!.id !== t.cmd.listener),
+  },
+  { name: 'migration-with-queue', watch: whenever(({ outcome }) => 'migrated' in outcome && outcome.migrated.length > 0) },
+  { name: 'reset-on-deregister', watch: whenever(({ outcome }) => 'reset' in outcome && outcome.reset.length > 0) },
+  { name: 'wrong-uid', watch: whenever(({ before, cmd }) => cmd.op === 'register' && before.owner !== null && before.owner !== cmd.uid) },
+  {
+    name: 'group-emptied-and-refilled',
+    watch: () => {
+      let emptied = false;
+      return ({ before, cmd, outcome, after }) => {
+        if (cmd.op === 'deregister' && outcome.ok && after.owner === null) emptied = true;
+        return emptied && cmd.op === 'register' && outcome.ok && before.owner === null;
+      };
+    },
+  },
+];
+
+export const linuxReuseportScheme: Scheme<Config, State, Command, Outcome> = {
+  name: 'linux-reuseport',
+  summary: 'Linux 6.x SO_REUSEPORT: hash index, SO_INCOMING_CPU probe, the cBPF CPU program, swap-with-last removal, tcp_migrate_req',
+  config: configSchema,
+  command: commandSchema,
+  outcome: (cmd) => outcomeSchemas[cmd.op],
+  model,
+  implementation: (config) => new LinuxReuseportImpl(config),
+  properties: [cpuProgramIndex, hashIndex, incomingCpuPreference, localFlag, swapWithLast, migrationByHash, resetWithoutMigration, sameUid, fifoAccept, noLostConnections],
+  runs,
+  corners,
+};
