@@ -2,11 +2,12 @@
 //   create(scheme: string, config: object) => { apply(command) => outcome, snapshot?() => state,
 //                                                capabilities?: { hash?: boolean } } | null
 // `create` returning null declines the scheme (reported as skipped); `apply` may return a promise.
+// A snapshot counts only if it has the model's State shape (see snapshotFits).
 // The built-in impl/ is the same thing without the import.
 import { pathToFileURL } from 'node:url';
 import { AdapterFault } from '../core/runner.ts';
 import type { Implementation } from '../core/scheme.ts';
-import { checked, Unsupported, type Subject } from '../core/subject.ts';
+import { checked, snapshotFits, Unsupported, type Subject } from '../core/subject.ts';
 
 interface AdapterModule {
   create(scheme: string, config: unknown): (Implementation & { capabilities?: { hash?: boolean } }) | null | undefined;
@@ -16,8 +17,8 @@ export function moduleSubject(path: string, asGiven = path): Subject {
   let loaded: Promise<AdapterModule> | undefined;
   const load = () =>
     (loaded ??= import(pathToFileURL(path).href).then(
-      (m: Partial<AdapterModule> & { default?: Partial<AdapterModule> }) => {
-        const create = m.create ?? m.default?.create;
+      (m: Partial<AdapterModule> & { default?: Partial<AdapterModule> | AdapterModule['create'] }) => {
+        const create = m.create ?? (typeof m.default === 'function' ? m.default : m.default?.create);
         if (typeof create !== 'function') throw new AdapterFault('protocol-error', `${asGiven} exports no create(scheme, config) function`);
         return { create };
       },
@@ -37,7 +38,7 @@ export function moduleSubject(path: string, asGiven = path): Subject {
       }
       if (impl === null || impl === undefined) throw new Unsupported('unsupported-scheme', `${asGiven} returned nothing for ${scheme.name}`);
       if (typeof impl.apply !== 'function') throw new AdapterFault('protocol-error', `create(${JSON.stringify(scheme.name)}, …) returned an object without apply()`);
-      return checked(scheme, impl, { hash: impl.capabilities?.hash ?? true, snapshot: typeof impl.snapshot === 'function' });
+      return checked(scheme, impl, { hash: impl.capabilities?.hash ?? true, snapshot: await snapshotFits(scheme, config, impl) });
     },
     async close() {},
   };

@@ -6,7 +6,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { z } from 'zod';
 import { AdapterFault } from '../core/runner.ts';
 import type { AnyScheme } from '../core/scheme.ts';
-import { checked, Unsupported, type Subject } from '../core/subject.ts';
+import { checked, snapshotFits, Unsupported, type Subject } from '../core/subject.ts';
 import { show } from '../core/vocabulary.ts';
 
 export const PROTOCOL = 'steerspec/1';
@@ -17,6 +17,7 @@ const initReply = z.union([
 ]);
 
 const STDERR_KEPT = 8192;
+const STARTUP_MS = 10_000;
 
 export interface ProcessOptions {
   timeoutMs: number;
@@ -139,24 +140,24 @@ export function processSubject(command: string, options: ProcessOptions): Subjec
   return {
     describe: `--exec ${JSON.stringify(command)}`,
     async start(scheme: AnyScheme, config: unknown) {
-      if (!connection?.alive) connection = new Connection(command, options);
-      const current = connection;
-      const raw = await current.request({ op: 'init', protocol: PROTOCOL, scheme: scheme.name, config }, options.timeoutMs);
+      const fresh = !connection?.alive;
+      if (fresh) connection = new Connection(command, options);
+      const current = connection!;
+      // The first init also waits for the program to start (an interpreter, a namespace, a build).
+      const deadline = fresh ? Math.max(options.timeoutMs, STARTUP_MS) : options.timeoutMs;
+      const raw = await current.request({ op: 'init', protocol: PROTOCOL, scheme: scheme.name, config }, deadline);
       const reply = initReply.safeParse(raw);
       if (!reply.success) {
         current.kill();
         throw new AdapterFault('protocol-error', `reply to init is not an init reply of ${PROTOCOL}: ${show(raw)}`);
       }
       if (!reply.data.ok) throw new Unsupported(reply.data.error, reply.data.message ?? '');
-      const { capabilities } = reply.data;
-      return checked(
-        scheme,
-        {
-          apply: (cmd) => current.request(cmd, options.timeoutMs),
-          snapshot: () => current.request({ op: 'snapshot' }, options.timeoutMs),
-        },
-        capabilities,
-      );
+      const implementation = {
+        apply: (cmd: unknown) => current.request(cmd, options.timeoutMs),
+        snapshot: () => current.request({ op: 'snapshot' }, options.timeoutMs),
+      };
+      const snapshot = reply.data.capabilities.snapshot && (await snapshotFits(scheme, config, implementation));
+      return checked(scheme, implementation, { ...reply.data.capabilities, snapshot });
     },
     async close() {
       await connection?.close();

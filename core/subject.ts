@@ -62,6 +62,24 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
   };
 }
 
+/**
+ * True iff a snapshot has the model state's shape (the same top-level fields). An implementation
+ * whose snapshot is something else is treated as having no snapshot: the properties that need one
+ * are skipped rather than failed on a format the implementer could not have known.
+ */
+export async function snapshotFits(scheme: AnyScheme, config: unknown, impl: Implementation): Promise<boolean> {
+  if (typeof impl.snapshot !== 'function') return false;
+  let snapshot: unknown;
+  try {
+    snapshot = await impl.snapshot();
+  } catch {
+    return false;
+  }
+  if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) return false;
+  const keys = (o: object) => Object.keys(o).sort().join(',');
+  return keys(snapshot) === keys(scheme.model.init(config) as object);
+}
+
 /** The built-in optimized implementation of every scheme (impl/). */
 export const builtin: Subject = {
   describe: '',

@@ -27,6 +27,8 @@ export class NumaImpl {
   protected addressSlots = new AddressMap();
   protected addressValue = new Uint32Array(8);
   protected addressCount = 0;
+  /** The address slot of 0.0.0.0, or NONE until a listener binds it. */
+  protected wildcardSlot = NONE;
   /** Per address slot: bit k set iff group k has a member. */
   protected groupMask = new Int32Array(8);
   /** Per group (slot * keys + key): member count, and members at (group * groupMax + i). */
@@ -94,7 +96,7 @@ export class NumaImpl {
   protected pickClass(address: number, _key: number): number {
     const exact = this.addressSlots.get(address);
     if (exact !== NONE && this.groupMask[exact] !== 0) return exact;
-    const wild = this.addressSlots.get(WILDCARD);
+    const wild = this.wildcardSlot;
     return wild !== NONE && this.groupMask[wild] !== 0 ? wild : NONE;
   }
 
@@ -256,6 +258,7 @@ export class NumaImpl {
     }
     this.addressValue[a] = value;
     this.addressSlots.set(value, a);
+    if (value === WILDCARD) this.wildcardSlot = a;
     return a;
   }
 

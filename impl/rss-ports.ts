@@ -78,6 +78,8 @@ export class RssPortsImpl {
   protected relabelMask = 0;
   /** The current revision and every revision still holding ports. */
   protected revisions = new Map<number, RevisionInfo>();
+  /** The current revision's entry of `revisions` (the hot path bumps its count without a lookup). */
+  protected current: RevisionInfo | null = null;
 
   constructor(readonly config: Config) {
     const high = config.portRange[1];
@@ -192,12 +194,12 @@ export class RssPortsImpl {
     // The same remote again is no change: the revision stays (the model also allows a new one).
     if (this.remote !== null && this.remote.port === port && bytes.every((b, i) => b === this.remoteBytes[i])) return this.revision;
 
-    const current = this.revisions.get(this.revision);
-    if (current !== undefined && current.held === 0) this.revisions.delete(this.revision);
+    if (this.current !== null && this.current.held === 0) this.revisions.delete(this.revision);
     this.revision += 1;
     this.remote = { address, port };
     this.remoteBytes = bytes;
-    this.revisions.set(this.revision, { remote: { address, port }, held: 0 });
+    this.current = { remote: { address, port }, held: 0 };
+    this.revisions.set(this.revision, this.current);
     this.relabelMask = this.hasher === null ? 0 : this.relabel(this.hashReply(bytes, port, 0));
     this.resetClasses();
     this.buildQueues();
@@ -300,7 +302,7 @@ export class RssPortsImpl {
     this.nodeRevision[node] = this.revision;
     this.nodeNext[node] = this.holder[i];
     this.holder[i] = node;
-    this.revisions.get(this.revision)!.held++;
+    this.current!.held++;
   }
 
   /** The node holding `port` (by range index) for `revision`, or NONE. */
@@ -325,7 +327,7 @@ export class RssPortsImpl {
     }
     this.nodeNext[node] = this.freeNode;
     this.freeNode = node;
-    const info = this.revisions.get(holdRevision)!;
+    const info = holdRevision === this.revision ? this.current! : this.revisions.get(holdRevision)!;
     info.held--;
     if (info.held === 0 && holdRevision !== this.revision) this.revisions.delete(holdRevision);
     if (holdRevision === this.revision) this.giveBack(port);

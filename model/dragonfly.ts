@@ -114,7 +114,7 @@ export function lowestFreeSlot(members: Member[]): number {
 /** The CPUs that packets choosing member index `index` can arrive on: those of hashes index, index+count, ... (rule 3). */
 export function cpusReaching(config: Config, count: number, index: number): number[] {
   const cpus = new Set<number>();
-  // Hash residues mod cpus repeat with a period dividing cpus, and lcm(count, cpus) <= 2^15 < 2^32.
+  // Their residues mod cpus repeat with a period dividing cpus; every hash tried is below 128 * 256 = 2^15.
   for (let k = 0; k < config.cpus; k++) cpus.add(cpuOfHash(config, index + k * count));
   return [...cpus];
 }
@@ -177,9 +177,11 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   let target: Member;
   let local: boolean;
   if (c.hash !== undefined) {
+    // in_pcb.c: idx = pkt_hash % il_inpcnt, over the array kept sorted by inp_lgrpindex (rule 3).
     target = s.members[c.hash % count];
     local = cpuOfSlot(s.config, target.slot) === cpuOfHash(s.config, c.hash);
   } else {
+    // No hash: whatever some hash would give (rule 3) — any member, then `local` as its hashes' CPUs allow.
     const chosen = choose('listener', s.members.map((m) => m.id), (o) => ('listener' in o ? o.listener : undefined));
     const index = s.members.findIndex((m) => m.id === chosen);
     target = s.members[index];

@@ -3,29 +3,29 @@
 // ../shared/reference/kernel-steering.md (sys/netinet/in_pcb.c).
 //
 // Rules (numbers as in docs/numa.md):
-//  1. There is one port. Its listeners are in load-balancing groups keyed by (address, domain):
-//     address "0.0.0.0" (the wildcard) or an exact dotted IPv4 address; domain a NUMA domain 0..domains-1
-//     or none (the no-domain group, M_NODOM, the seed's "numa wildcard"). A group with no member is gone
-//     (in_pcblbgroup_free).
-//  2. `register` appends the listener to the no-domain group of its address (in_pcbinslbgrouphash: a
-//     new group has il_numa_domain = M_NODOM). Every member of the port has the first member's uid;
-//     the rule resets when the port has no member. A group holds at most `groupMax` (FreeBSD silently
-//     leaves the 257th out; the spec says group-full).
+//  1. One port. Its listeners are in groups keyed by (address, domain): address "0.0.0.0" (the wildcard)
+//     or an exact dotted IPv4 address; domain a NUMA domain 0..domains-1 or none (the no-domain group,
+//     M_NODOM, the seed's "numa wildcard"). A group with no member is gone (in_pcblbgroup_free).
+//  2. `register` appends the listener to the no-domain group of its address (a new inpcblbgroup has
+//     il_numa_domain = M_NODOM). Every member of the port has the first member's uid; the rule resets
+//     when the port has no member. A group holds at most `groupMax` (FreeBSD silently leaves the socket
+//     out; the spec says group-full).
 //  3. `setDomain` (TCP_REUSPORT_LB_NUMA): "nodom" → the no-domain group, 0..domains-1 → that domain's
 //     group, "curdom" → the domain of `cpu`, which is cpu % domains. The listener leaves its old group
 //     (order kept) and is appended to the new one; its own domain again changes nothing. Target full:
 //     group-full, nothing moves.
-//  4. `connect` (in_pcblookup_lbgroup): groups of the packet's exact address win over groups of
-//     0.0.0.0, whatever their domains. Within that class: the packet's domain's group; else the
-//     no-domain group; else any group of the class. A packet with domain null: the no-domain group,
-//     else any group of the class. Within the group: member hash % count (modulo); no hash: any member.
-//  5. `local` is true iff the chosen group's domain equals the packet's domain (null = no domain, so a
+//  4. `connect` (in_pcblookup_lbgroup): groups of the packet's exact address win over groups of 0.0.0.0,
+//     whatever their domains; neither: refused.
+//  5. Within that class: the packet's domain's group; else the no-domain group; else any group of the
+//     class. A packet with domain null: the no-domain group, else any group of the class.
+//  6. Within the group: member hash % count (modulo, not multiply-shift); no hash: any member.
+//  7. `local` is true iff the chosen group's domain equals the packet's domain (null = no domain, so a
 //     domain-null packet in the no-domain group is local).
-//  6. Removal from a group keeps the order of the others (FreeBSD shifts il_inp[] down).
-//  7. `deregister`: FreeBSD does not migrate queued connections; they are reset and listed. Accepted
-//     connections stay open with their process and count nowhere. `accept` pops the head of the
-//     listener's FIFO (or gives null); `close` closes a queued or accepted connection.
-//  8. Connection ids are unique while open; a closed or reset id may be used again.
+//  8. Removal from a group keeps the order of the others (FreeBSD shifts il_inp[] down).
+//  9. `deregister`: FreeBSD does not migrate queued connections; they are reset and listed. Accepted
+//     connections stay open with their process and count nowhere.
+// 10. `accept` pops the head of the listener's FIFO (or gives null); `close` closes a queued or accepted
+//     connection. Connection ids are unique while open; a closed or reset id may be used again.
 // Where the issue leaves a choice (several applicable errors; "any group of the class"; no hash) the
 // model allows each.
 import { match } from 'ts-pattern';
@@ -143,7 +143,7 @@ function joinGroup(s: State, listener: number, address: string, domain: number |
   (groups[keyOf(domain)] ??= []).push(listener);
 }
 
-/** Rule 6: the others keep their order; an emptied group (and address) is gone. */
+/** Rule 8: the others keep their order; an emptied group (and address) is gone (rule 1). */
 function leaveGroup(s: State, listener: number, address: string, domain: number | null) {
   const groups = s.groups[address];
   const key = keyOf(domain);
@@ -160,15 +160,16 @@ function oneOf<E extends string>(errors: E[], choose: Choose<Outcome>): { ok: fa
 }
 
 /**
- * Rule 4: the listener a packet for (address, domain) goes to, or null (refused). `choose` picks among
+ * Rules 4-7: the listener a packet for (address, domain) goes to, or null (refused). `choose` picks among
  * the groups of the class and among members when the spec leaves it open; both read back the listener.
  */
 export function steer(s: State, address: string, domain: number | null, hash: number | undefined, choose: Choose<Outcome>) {
-  // Address first: the exact class if it has any group, else the wildcard class.
+  // Rule 4, address first: the exact class if it has any group, else the wildcard class.
   const klass = classOf(s, address).length > 0 ? address : WILDCARD;
   const keys = classOf(s, klass);
   if (keys.length === 0) return null;
 
+  // Rule 5: the packet's domain, else the numa wildcard, else any group (FreeBSD: the first its hash chain shows).
   const chosenListener = (o: Outcome) => ('listener' in o ? o.listener : undefined);
   let key: DomainKey;
   if (domain !== null && keys.includes(keyOf(domain))) key = keyOf(domain);
@@ -180,6 +181,7 @@ export function steer(s: State, address: string, domain: number | null, hash: nu
       return listener && listener.address === klass ? keyOf(listener.domain) : undefined;
     });
   }
+  // Rule 6: modulo, FreeBSD's INP_PCBLBGROUP_PKTHASH(...) % il_inpcnt. Rule 7: local.
   const members = s.groups[klass][key];
   const listener = hash === undefined ? choose('member', members, chosenListener) : members[hash % members.length];
   return { listener, local: key === keyOf(domain) };
@@ -187,6 +189,7 @@ export function steer(s: State, address: string, domain: number | null, hash: nu
 
 // ---- actions ----
 
+/** Rule 2. */
 function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Choose<Outcome>): Outcome {
   const errors: ErrorOf<'register'>[] = [];
   if (s.listeners[c.listener]) errors.push('duplicate-listener');
@@ -202,6 +205,7 @@ function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Cho
   return { ok: true };
 }
 
+/** Rule 3 (TCP_REUSPORT_LB_NUMA). */
 function setDomain(s: State, c: Extract<Command, { op: 'setDomain' }>, choose: Choose<Outcome>): Outcome {
   const listener = s.listeners[c.listener];
   const errors: ErrorOf<'setDomain'>[] = [];
@@ -219,6 +223,7 @@ function setDomain(s: State, c: Extract<Command, { op: 'setDomain' }>, choose: C
   return { ok: true };
 }
 
+/** Rule 9: no migration; the queue is reset and listed. */
 function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcome {
   const leaving = s.listeners[c.listener];
   if (!leaving) return { ok: false, error: 'unknown-listener' };
@@ -233,6 +238,7 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcom
   return { ok: true, reset: [...leaving.queue] };
 }
 
+/** Rules 4-7, 10. */
 function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choose<Outcome>): Outcome {
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
@@ -249,6 +255,7 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   return { ok: true, ...target };
 }
 
+/** Rule 10, as in SO_REUSERPS. */
 function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
   const listener = s.listeners[c.listener];
   if (!listener) return { ok: false, error: 'unknown-listener' };
@@ -258,6 +265,7 @@ function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
   return { ok: true, conn: head };
 }
 
+/** Rule 10, as in SO_REUSERPS. */
 function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
   const conn = s.connections[c.conn];
   if (!conn) return { ok: false, error: 'unknown-conn' };

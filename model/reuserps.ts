@@ -224,6 +224,8 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
+  // With no listener at all, "refused" is just as true as the input error.
+  if (errors.length > 0 && s.group === null) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 

@@ -649,9 +649,19 @@ static void do_close(struct jv *cmd)
 		if (l) fifo_remove(l, c->id);
 	}
 	/* A child still in a kernel queue stays there; its peer's RST makes it a ghost that accept skips. */
+	int was_in_kernel = c->state == QUEUED_KERNEL;
+	long at = c->listener;
 	abort_close(c->child);
 	abort_close(c->client);
 	c->used = 0;
+	/* When only ghosts are left in that kernel queue, clear them out so they never fill the backlog. */
+	struct listener *l = was_in_kernel ? find_listener(at) : NULL;
+	int live = 0;
+	for (int i = 0; l && i < nconns; i++) live += conns[i].used && conns[i].state == QUEUED_KERNEL && conns[i].listener == at;
+	if (l && !live) {
+		int child;
+		if (accept_one(l, &child)) logf_("a live connection came out of listener %ld while clearing ghosts", at);
+	}
 	out("{\"ok\":true}");
 	reply();
 }
