@@ -36,6 +36,11 @@ export interface Property<Config = any, State = any, Cmd = any, Out = any> {
   rule: string;
   /** Capabilities the property needs; without them it is reported as skipped, never as passed. */
   needs?: Capability[];
+  /**
+   * A rule narrower than the model: the spec allows more (e.g. either queue on accept) but an
+   * implementation must still behave this way (alternate). Not checked against the model itself.
+   */
+  implementationOnly?: boolean;
   /** A fresh checker for one run (it may keep counters); returns a violation message or null. */
   monitor(config: Config): (t: Transition<Config, State, Cmd, Out>) => string | null;
 }

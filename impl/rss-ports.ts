@@ -248,7 +248,10 @@ export class RssPortsImpl {
     for (let j = 0; j < this.indices; j++) {
       if (this.indexBucket[j] !== bucket) continue;
       const c = j ^ this.relabelMask;
-      for (let k = this.classStart[c]; k < this.classStart[c + 1]; k++) out[n++] = this.classPorts[k];
+      const start = this.classStart[c];
+      const end = this.classStart[c + 1];
+      out.set(this.classPorts.subarray(start, end), n);
+      n += end - start;
     }
     return n;
   }

@@ -145,6 +145,7 @@ export const acceptStaysLocal: FastsocketProperty = {
 
 export const acceptAlternates: FastsocketProperty = {
   name: 'accept-alternates',
+  implementationOnly: true,
   rule: 'true iff, while a local listener\'s queue and its global listener\'s queue are both non-empty, two consecutive accepts on that local listener never both take from the same queue',
   monitor: () => {
     /** Per local listener: the queue its last accept took from when both were non-empty, else null. */

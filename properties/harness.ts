@@ -56,10 +56,18 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     expect(failuresOf(results)).toEqual([]);
   });
 
+  const [forModel, forImplementations] = [false, true].map((only) => allProperties(scheme).filter((p) => !!p.implementationOnly === only));
   it(`the ${scheme.name} model obeys its own properties, whichever allowed outcome it takes`, async () => {
-    const results = await runCampaign({ scheme, subject: modelSubject(seed), runs, seed, traceDir: scratchDir() });
+    const results = await runCampaign({ scheme, subject: modelSubject(seed), runs, seed, traceDir: scratchDir(), properties: forModel });
     expect(failuresOf(results)).toEqual([]);
   });
+
+  for (const property of forImplementations) {
+    it(`${property.name} is narrower than the ${scheme.name} model: the model allows what it forbids`, async () => {
+      const [result] = await runCampaign({ scheme, subject: modelSubject(seed), runs: 400, seed, traceDir: scratchDir(), properties: [property] });
+      expect(result.status).toBe('failed');
+    });
+  }
 
   it(`the ${scheme.name} generators reach every corner in at least 5% of runs`, () => {
     const samples = fc.sample(scheme.runs, { seed, numRuns: 400 });
