@@ -19,8 +19,9 @@
 //  5. Within that class: the packet's domain's group; else the no-domain group; else any group of the
 //     class. A packet with domain null: the no-domain group, else any group of the class.
 //  6. Within the group: member hash % count (modulo, not multiply-shift); no hash: any member.
-//  7. `local` is true iff the chosen group's domain equals the packet's domain (null = no domain, so a
-//     domain-null packet in the no-domain group is local).
+//  7. `local` is true iff the chosen group's domain equals the packet's domain. A domain-null packet in
+//     the no-domain group may be reported either way: "no domain equals no domain" and "nothing to be
+//     local to" are both fair readings of the issue, so the model allows both.
 //  8. Removal from a group keeps the order of the others (FreeBSD shifts il_inp[] down).
 //  9. `deregister`: FreeBSD does not migrate queued connections; they are reset and listed. Accepted
 //     connections stay open with their process and count nowhere.
@@ -184,7 +185,8 @@ export function steer(s: State, address: string, domain: number | null, hash: nu
   // Rule 6: modulo, FreeBSD's INP_PCBLBGROUP_PKTHASH(...) % il_inpcnt. Rule 7: local.
   const members = s.groups[klass][key];
   const listener = hash === undefined ? choose('member', members, chosenListener) : members[hash % members.length];
-  return { listener, local: key === keyOf(domain) };
+  const local = domain === null && key === NODOM ? choose('local', [true, false], (o) => ('local' in o ? o.local : undefined)) : key === keyOf(domain);
+  return { listener, local };
 }
 
 // ---- actions ----

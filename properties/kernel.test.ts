@@ -36,6 +36,7 @@ function kernelUnusable(): string | null {
 
 const unusable = kernelUnusable();
 const skipNote = unusable === null ? '' : ` (skipped: ${unusable})`;
+if (unusable !== null) console.warn(`linux-reuseport kernel checks skipped: ${unusable}`);
 
 /** Runs per config and commands per run: kernel connects cost real time. */
 const RUNS_PER_CONFIG = 60;
@@ -165,6 +166,16 @@ describe.skipIf(unusable !== null)(`the real Linux kernel${skipNote}`, () => {
       (e: Error) => e.message,
     );
     expect(reply).toMatch(/unobservable/);
+  });
+
+  it('can fail: a kernel with tcp_migrate_req off, checked against a spec that says on, breaks migration-by-hash', async () => {
+    const instance = await subject.start(linuxReuseportScheme, { ...migrateOn, migrate: false });
+    const result = await runSequence({ scheme: linuxReuseportScheme, config: migrateOn, commands: spreadRun, implementation: instance, properties });
+    expect(result.failure?.property).toBe('conformance');
+    const noConformance = properties.filter((p) => p.name !== 'conformance');
+    const again = await subject.start(linuxReuseportScheme, { ...migrateOn, migrate: false });
+    const second = await runSequence({ scheme: linuxReuseportScheme, config: migrateOn, commands: spreadRun, implementation: again, properties: noConformance });
+    expect(second.failure?.property).toBe('migration-by-hash');
   });
 
   it('reports how much of the kernel was checked', () => {

@@ -95,10 +95,10 @@ export const moduloIndex: NumaProperty = {
 
 export const localFlag: NumaProperty = {
   name: 'local-flag',
-  rule: "true iff `local` says whether the chosen group's domain equals the packet's domain (null for both = the no-domain group)",
+  rule: "true iff `local` says whether the chosen group's domain equals the packet's domain (either value for a domain-null packet in the no-domain group)",
   monitor: everyStep((t) => {
     const l = landed(t);
-    if (!l) return null;
+    if (!l || (l.cmd.domain === null && l.chosen.domain === null)) return null;
     const local = l.chosen.domain === l.cmd.domain;
     return l.outcome.local === local ? null : `local is ${l.outcome.local}: packet domain ${l.cmd.domain}, group domain ${l.chosen.domain}`;
   }),
