@@ -10,6 +10,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['model/**/*.ts', 'impl/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
+      reportOnFailure: true,
       reportsDirectory: 'reports/coverage',
       thresholds: { lines: 95, branches: 95 },
     },

@@ -78,3 +78,13 @@ export function stepWith<C, S, Cmd, Out>(
   const outcome = model.step(next, cmd, (_what, options) => options[pick(options.length)]);
   return { outcome, next };
 }
+
+/** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
+export function oneOf<E extends string, Out>(errors: E[], choose: Choose<Out>): { ok: false; error: E } | undefined {
+  if (errors.length === 0) return undefined;
+  const error = choose('error', [...new Set(errors)], (o) => {
+    const outcome = o as { ok: boolean; error?: E };
+    return outcome.ok ? undefined : outcome.error;
+  });
+  return { ok: false, error };
+}

@@ -45,6 +45,11 @@ export interface Property<Config = any, State = any, Cmd = any, Out = any> {
   monitor(config: Config): (t: Transition<Config, State, Cmd, Out>) => string | null;
 }
 
+/** A property's monitor that needs no memory between steps. */
+export function everyStep<T>(check: (t: T) => string | null): () => (t: T) => string | null {
+  return () => check;
+}
+
 /** A situation the generators must reach often enough to be worth the name. */
 export interface Corner<Config = any, State = any, Cmd = any, Out = any> {
   name: string;
@@ -93,4 +98,9 @@ export function withoutHash<Cmd>(cmd: Cmd): Cmd {
   if (cmd === null || typeof cmd !== 'object' || !('hash' in cmd)) return cmd;
   const { hash: _hash, ...rest } = cmd as Record<string, unknown>;
   return rest as Cmd;
+}
+
+/** A corner's watcher that needs no memory between steps. */
+export function whenever<T>(reached: (t: T) => boolean): () => (t: T) => boolean {
+  return () => reached;
 }

@@ -29,7 +29,7 @@
 // on a one-CPU machine counts as bound to CPU 0) the model allows each.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
-import type { Choose, Model } from '../core/relation.ts';
+import { oneOf, type Choose, type Model } from '../core/relation.ts';
 import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.ts';
 
 // ---- vocabulary ----
@@ -117,12 +117,6 @@ export const isListenerOpen = (s: State, listener: number) => globalOf(s, listen
 /** CPU c's local table (rule 5). */
 export const localTable = (s: State, cpu: number) => s.locals.filter((l) => l.cpu === cpu);
 
-/** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
-function oneOf<E extends string>(errors: E[], choose: Choose<Outcome>): { ok: false; error: E } | undefined {
-  if (errors.length === 0) return undefined;
-  const error = choose('error', [...new Set(errors)], (o) => (o.ok ? undefined : (o.error as E)));
-  return { ok: false, error };
-}
 
 /** floor(hash * n / 2^32) in listen order when the hash is known; any listener when it is not. */
 function byHash(candidates: number[], hash: number | undefined, choose: Choose<Outcome>): number {

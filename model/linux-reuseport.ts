@@ -26,7 +26,8 @@
 // made on its own (an over-approximation: one close runs on one CPU). Several applicable errors: each allowed.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
-import type { Choose, Model } from '../core/relation.ts';
+import { oneOf, type Choose, type Model } from '../core/relation.ts';
+import { acceptFrom, closeConnection } from './shared/queues.ts';
 import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.ts';
 
 // ---- vocabulary ----
@@ -139,12 +140,6 @@ export function connectChoices(s: State, cpu: number, hash: number | undefined):
   return hashPathChoices(s.members, hash, [cpu]);
 }
 
-/** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
-function oneOf<E extends string>(errors: E[], choose: Choose<Outcome>): { ok: false; error: E } | undefined {
-  if (errors.length === 0) return undefined;
-  const error = choose('error', [...new Set(errors)], (o) => (o.ok ? undefined : (o.error as E)));
-  return { ok: false, error };
-}
 
 // ---- actions ----
 
@@ -224,26 +219,6 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   return { ok: true, listener, local: target.incomingCpu === c.cpu };
 }
 
-function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
-  const listener = memberOf(s, c.listener);
-  if (!listener) return { ok: false, error: 'unknown-listener' };
-  const head = listener.queue.shift();
-  if (head === undefined) return { ok: true, conn: null };
-  s.connections[head].accepted = true;
-  return { ok: true, conn: head };
-}
-
-function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
-  const conn = s.connections[c.conn];
-  if (!conn) return { ok: false, error: 'unknown-conn' };
-  if (!conn.accepted) {
-    const queue = memberOf(s, conn.listener!)!.queue;
-    queue.splice(queue.indexOf(c.conn), 1);
-  }
-  delete s.connections[c.conn];
-  return { ok: true };
-}
-
 export const model: Model<Config, State, Command, Outcome> = {
   init: (config) => ({ config, owner: null, members: [], connections: {} }),
   step: (s, cmd, choose) =>
@@ -252,7 +227,7 @@ export const model: Model<Config, State, Command, Outcome> = {
       .with({ op: 'setIncomingCpu' }, (c) => setIncomingCpu(s, c, choose))
       .with({ op: 'deregister' }, (c) => deregister(s, c, choose))
       .with({ op: 'connect' }, (c) => connect(s, c, choose))
-      .with({ op: 'accept' }, (c) => accept(s, c))
-      .with({ op: 'close' }, (c) => close(s, c))
+      .with({ op: 'accept' }, (c) => acceptFrom(s, c.listener))
+      .with({ op: 'close' }, (c) => closeConnection(s, c.conn))
       .exhaustive(),
 };

@@ -31,7 +31,7 @@
 // model allows each.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
-import type { Choose, Model } from '../core/relation.ts';
+import { oneOf, type Choose, type Model } from '../core/relation.ts';
 import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.ts';
 
 // ---- vocabulary ----
@@ -153,12 +153,6 @@ function leaveGroup(s: State, listener: number, address: string, domain: number 
   if (Object.keys(groups).length === 0) delete s.groups[address];
 }
 
-/** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
-function oneOf<E extends string>(errors: E[], choose: Choose<Outcome>): { ok: false; error: E } | undefined {
-  if (errors.length === 0) return undefined;
-  const error = choose('error', [...new Set(errors)], (o) => (o.ok ? undefined : (o.error as E)));
-  return { ok: false, error };
-}
 
 /**
  * Rules 4-7: the listener a packet for (address, domain) goes to, or null (refused). `choose` picks among

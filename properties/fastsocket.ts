@@ -14,14 +14,12 @@ import {
   type Outcome,
   type State,
 } from '../model/fastsocket.ts';
-import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
 
 type T = Transition<Config, State, Command, Outcome>;
 type FastsocketProperty = Property<Config, State, Command, Outcome>;
 
-/** A check that needs no memory between steps. */
-const everyStep = (check: (t: T) => string | null) => () => check;
 
 const tableOf = (s: State, cpu: number) => s.locals.filter((l) => l.cpu === cpu).map((l) => l.id);
 const listenerIds = (s: State) => [...s.globals.map((g) => g.id), ...s.locals.map((l) => l.id)];
@@ -305,11 +303,10 @@ export const runs = configs.chain((config) =>
 
 // ---- corners the generators must reach ----
 
-const whenever = (reached: (t: T) => boolean) => () => reached;
 const failedWith = (op: Command['op'], error: string) =>
-  whenever(({ cmd, outcome }) => cmd.op === op && !outcome.ok && outcome.error === error);
+  whenever<T>(({ cmd, outcome }) => cmd.op === op && !outcome.ok && outcome.error === error);
 const connectedTo = (table: 'local' | 'global') =>
-  whenever(({ cmd, outcome }) => cmd.op === 'connect' && outcome.ok && 'table' in outcome && outcome.table === table);
+  whenever<T>(({ cmd, outcome }) => cmd.op === 'connect' && outcome.ok && 'table' in outcome && outcome.table === table);
 /** A local listener's two queues are both non-empty before this accept on it. */
 const acceptWithBothQueues = ({ before, cmd }: T) => {
   if (cmd.op !== 'accept') return false;

@@ -16,13 +16,13 @@ import {
   type Outcome,
   type State,
 } from '../model/linux-reuseport.ts';
-import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
+import { noLostConnections } from './shared.ts';
 
 type T = Transition<Config, State, Command, Outcome>;
 type LinuxProperty = Property<Config, State, Command, Outcome>;
 
-const everyStep = (check: (t: T) => string | null) => () => check;
 const ids = (members: Listener[]) => members.map((m) => m.id);
 const incomingOf = (s: State, listener: number) => s.members.find((m) => m.id === listener)?.incomingCpu;
 
@@ -180,33 +180,6 @@ export const fifoAccept: LinuxProperty = {
   }),
 };
 
-export const noLostConnections: LinuxProperty = {
-  name: 'no-lost-connections',
-  rule: 'true iff every connection stays queued in exactly one listener, accepted, or is listed as migrated, reset or closed — none disappears',
-  monitor: everyStep(({ before, cmd, outcome, after }) => {
-    const open = new Set(Object.keys(before.connections).map(Number));
-    if (cmd.op === 'connect' && outcome.ok) open.add(cmd.conn);
-    if (cmd.op === 'close' && outcome.ok) open.delete(cmd.conn);
-    if (cmd.op === 'deregister' && 'reset' in outcome) {
-      const leaving = before.members.find((m) => m.id === cmd.listener)!;
-      const listed = [...outcome.migrated.map(([c]) => c), ...outcome.reset].sort((a, b) => a - b);
-      if (!sameValue(listed, [...leaving.queue].sort((a, b) => a - b))) return `deregister listed ${show(listed)}, but the queue held ${show(leaving.queue)}`;
-      for (const c of outcome.reset) open.delete(c);
-    }
-    const now = Object.keys(after.connections).map(Number).sort((a, b) => a - b);
-    if (!sameValue([...open].sort((a, b) => a - b), now)) return `open connections are ${show(now)}, expected ${show([...open])}`;
-    const queued = after.members.flatMap((m) => m.queue.map((c) => [c, m.id] as const));
-    if (new Set(queued.map(([c]) => c)).size !== queued.length) return 'a connection waits in two queues';
-    for (const [c, listener] of queued) {
-      const conn = after.connections[c];
-      if (!conn || conn.accepted || conn.listener !== listener) return `connection ${c} is in ${listener}'s queue but is ${show(conn)}`;
-    }
-    for (const [c, conn] of Object.entries(after.connections)) {
-      if (!conn.accepted && !queued.some(([q]) => q === Number(c))) return `connection ${c} is neither accepted nor queued`;
-    }
-    return null;
-  }),
-};
 
 // ---- generators ----
 
@@ -265,7 +238,6 @@ export const runs = fc
 
 // ---- corners ----
 
-const whenever = (reached: (t: T) => boolean) => () => reached;
 const isConnectTo = (t: T) => t.cmd.op === 'connect' && t.outcome.ok && 'listener' in t.outcome;
 
 export const corners: Corner<Config, State, Command, Outcome>[] = [

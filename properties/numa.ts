@@ -17,14 +17,12 @@ import {
   type Outcome,
   type State,
 } from '../model/numa.ts';
-import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
 
 type T = Transition<Config, State, Command, Outcome>;
 type NumaProperty = Property<Config, State, Command, Outcome>;
 
-/** A check that needs no memory between steps. */
-const everyStep = (check: (t: T) => string | null) => () => check;
 
 /** The address class a packet to `address` is steered in: the exact one if it has a group, else 0.0.0.0. */
 const winningClass = (s: State, address: string) => (classOf(s, address).length > 0 ? address : WILDCARD);
@@ -329,7 +327,6 @@ export const runs = configs.chain((config) => {
 
 // ---- corners the generators must reach ----
 
-const whenever = (reached: (t: T) => boolean) => () => reached;
 const landedIn = (t: T, check: (l: NonNullable<ReturnType<typeof landed>>) => boolean) => {
   const l = landed(t);
   return l !== null && check(l);

@@ -20,7 +20,7 @@ import {
   type State,
 } from '../model/rss-ports.ts';
 import { DEFAULT_KEY, parseAddress } from '../model/toeplitz.ts';
-import type { Corner, Property, Scheme, Transition } from '../core/scheme.ts';
+import { whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
 
 type T = Transition<Config, State, Command, Outcome>;
@@ -224,57 +224,63 @@ export const configs: fc.Arbitrary<Config> = fc
     return configSchema.parse(raw);
   });
 
-/** A remote from a pool of three addresses of the config's family and two ports. */
-const setRemoteFor = (config: Config): fc.Arbitrary<Command> =>
-  fc.record({
-    op: fc.constant('setRemote' as const),
-    address: fc.constantFrom(...remotesOf(config.family)),
-    port: fc.constantFrom(443, 80),
-  });
+// Commands are drawn as config-free sketches (small numbers) and then fitted to the run's config, so that
+// fast-check shrinks the config (a narrower range, fewer buckets) and the commands together.
 
-/** Commands for one run; `churn` weighs how often the remote changes (0: almost never after the first). */
-export function commandsFor(config: Config, churn = 2): fc.Arbitrary<Command> {
+/** Numbers that become one command; smaller numbers give simpler commands (allocate, bucket 0, revision 1). */
+interface Sketch {
+  kind: number;
+  a: number;
+  b: number;
+  c: number;
+}
+const sketches = fc.record({ kind: fc.nat({ max: 99 }), a: fc.nat({ max: 65535 }), b: fc.nat({ max: 99 }), c: fc.nat({ max: 99 }) });
+
+/**
+ * The command a sketch stands for under `config`. `churn` (0, 1 or 3) weighs setRemote against allocate (9)
+ * and release (5); with 0 the remote never changes after the first command.
+ */
+export function commandOf(config: Config, churn: number, s: Sketch): Command {
   const [low, high] = config.portRange;
+  const width = high - low + 1;
   const count = bucketCount(config);
-  const setRemote = setRemoteFor(config);
-  const bucket = fc.oneof(
-    { weight: 6, arbitrary: fc.constant(0) },
-    { weight: 8, arbitrary: fc.integer({ min: 0, max: Math.min(count, 3) - 1 }) },
-    { weight: 6, arbitrary: fc.integer({ min: 0, max: count - 1 }) },
-    { weight: 1, arbitrary: fc.integer({ min: count, max: count + 2 }) },
-  );
-  const port = fc.oneof(
-    { weight: 6, arbitrary: fc.integer({ min: low, max: Math.min(high, low + 15) }) },
-    { weight: 3, arbitrary: fc.integer({ min: low, max: Math.min(high, low + 40) }) },
-    { weight: 1, arbitrary: fc.integer({ min: Math.max(0, low - 2), max: Math.min(65535, high + 2) }) },
-  );
-  const revision = fc.oneof(
-    { weight: 4, arbitrary: fc.constant(1) },
-    { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
-    { weight: 1, arbitrary: fc.integer({ min: 0, max: 6 }) },
-  );
-  return fc.oneof(
-    { weight: churn, arbitrary: setRemote },
-    { weight: 9, arbitrary: fc.record({ op: fc.constant('allocate' as const), bucket }) },
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('release' as const), port, revision }) },
-  );
+  const setShare = Math.round((100 * churn) / (14 + churn));
+  const allocateShare = Math.round(((100 - setShare) * 9) / 14);
+  if (s.kind < allocateShare) {
+    const bucket = s.c < 30 ? 0 : s.c < 70 ? s.a % Math.min(count, 3) : s.c < 95 ? s.a % count : count + (s.a % 3);
+    return { op: 'allocate', bucket };
+  }
+  if (s.kind < 100 - setShare) {
+    const port = s.c < 40 ? low + (s.a % Math.min(width, 16)) : s.c < 70 ? low + (s.a % Math.min(width, 41)) : Math.min(65535, Math.max(0, low - 2 + (s.a % (width + 4))));
+    const revision = s.b < 50 ? 1 : s.b < 87 ? 1 + (s.b % 3) : s.b % 7;
+    return { op: 'release', port, revision };
+  }
+  return remoteOf(config, s);
 }
 
-export const runs = fc.tuple(configs, fc.constantFrom(0, 0, 1, 3)).chain(([config, churn]) =>
-  fc.record({
-    config: fc.constant(config),
-    commands: fc
-      .tuple(
-        fc.oneof({ weight: 5, arbitrary: setRemoteFor(config) }, { weight: 1, arbitrary: commandsFor(config) }),
-        fc.array(commandsFor(config, churn), { maxLength: 40, size: 'max' }),
-      )
-      .map(([first, rest]) => [first, ...rest]),
-  }),
-);
+/** A remote from a pool of three addresses of the config's family and two ports. */
+const remoteOf = (config: Config, s: Sketch): Command => ({
+  op: 'setRemote',
+  address: remotesOf(config.family)[s.a % 3],
+  port: s.b % 2 === 0 ? 443 : 80,
+});
+
+export const runs = fc
+  .record({
+    config: configs,
+    churn: fc.constantFrom(0, 0, 1, 3),
+    /** Mostly (5 in 6) the run starts with a setRemote. */
+    startsWithRemote: fc.nat({ max: 5 }),
+    first: sketches,
+    rest: fc.array(sketches, { maxLength: 40, size: 'max' }),
+  })
+  .map(({ config, churn, startsWithRemote, first, rest }) => ({
+    config,
+    commands: [startsWithRemote < 5 ? remoteOf(config, first) : commandOf(config, churn, first), ...rest.map((s) => commandOf(config, churn, s))],
+  }));
 
 // ---- corners the generators must reach ----
 
-const whenever = (reached: (t: T) => boolean) => () => reached;
 
 export const corners: Corner<Config, State, Command, Outcome>[] = [
   { name: 'exhausted', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'exhausted') },

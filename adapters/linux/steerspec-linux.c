@@ -660,7 +660,15 @@ static void do_close(struct jv *cmd)
 	for (int i = 0; l && i < nconns; i++) live += conns[i].used && conns[i].state == QUEUED_KERNEL && conns[i].listener == at;
 	if (l && !live) {
 		int child;
-		if (accept_one(l, &child)) logf_("a live connection came out of listener %ld while clearing ghosts", at);
+		struct conn *stray;
+		while ((stray = accept_one(l, &child))) {
+			/* Can't happen unless a connect was misattributed: keep it, queued here, and say so. */
+			logf_("connection %ld (thought queued at %ld) came out of listener %ld while clearing ghosts", stray->id, stray->listener, at);
+			stray->child = child;
+			stray->state = QUEUED_USER;
+			stray->listener = at;
+			fifo_push(l, stray->id);
+		}
 	}
 	out("{\"ok\":true}");
 	reply();
