@@ -93,7 +93,7 @@ export const builtin: Subject = {
  * The model itself as a subject, taking its free choices at random (seeded): it shows that the
  * specification obeys its own properties and lets generators be measured without an impl.
  */
-export function modelSubject(seed = 1): Subject {
+export function modelSubject(seed = 1, capabilities: Partial<Capabilities> = {}): Subject {
   let state = seed >>> 0 || 1;
   const random = (n: number) => {
     state ^= state << 13;
@@ -115,7 +115,7 @@ export function modelSubject(seed = 1): Subject {
           },
           snapshot: () => current,
         },
-        { hash: true, snapshot: true },
+        { hash: true, snapshot: true, ...capabilities },
       );
     },
     async close() {},

@@ -34,10 +34,15 @@ export class ReuserpsImpl {
   protected members = new Int32Array(16);
   protected memberCount = 0;
 
-  /** tables[cpu * slotsPerCpu + i] = listener slot; tableLength[cpu]; cursor[cpu]. */
+  /** tables[cpu * slotsPerCpu + i] = listener slot; tableLength[cpu]. */
   protected tables: Int32Array;
   protected tableLength: Int32Array;
+  /**
+   * cursor[cpu]: just past the last round-robin choice (the model's `cursors`). This implementation
+   * takes the reading that wraps at once: when cursorAtEnd[cpu] is set it starts from 0.
+   */
   protected cursor: Int32Array;
+  protected cursorAtEnd: Uint8Array;
 
   protected conns = new Connections();
   /** Whether the last `route` went to the CPU's own table. */
@@ -53,6 +58,7 @@ export class ReuserpsImpl {
     this.tables = new Int32Array(config.cpus * config.slotsPerCpu);
     this.tableLength = new Int32Array(config.cpus);
     this.cursor = new Int32Array(config.cpus);
+    this.cursorAtEnd = new Uint8Array(config.cpus);
   }
 
   apply(cmd: Command): Outcome {
@@ -98,15 +104,15 @@ export class ReuserpsImpl {
       for (let i = 0; i < length; i++) if (this.isBelowLimit(this.tables[base + i])) return this.tables[base + i];
       return NONE;
     }
-    let at = this.cursor[cpu];
+    let at = this.cursorAtEnd[cpu] ? 0 : this.cursor[cpu];
     for (let k = 0; k < length; k++) {
       const slot = this.tables[base + at];
-      const next = at + 1 === length ? 0 : at + 1;
       if (this.isBelowLimit(slot)) {
-        this.cursor[cpu] = next;
+        this.cursor[cpu] = at + 1;
+        this.cursorAtEnd[cpu] = at + 1 === length ? 1 : 0;
         return slot;
       }
-      at = next;
+      at = at + 1 === length ? 0 : at + 1;
     }
     return NONE;
   }
@@ -201,6 +207,7 @@ export class ReuserpsImpl {
     this.tableLength[cpu] = length - 1;
     if (at < this.cursor[cpu]) this.cursor[cpu]--;
     if (this.cursor[cpu] >= length - 1) this.cursor[cpu] = 0;
+    if (this.cursor[cpu] === 0) this.cursorAtEnd[cpu] = 0;
   }
 
   protected resetGroupIfEmpty(): void {
@@ -301,6 +308,7 @@ export class ReuserpsImpl {
         Array.from(this.tables.subarray(cpu * this.slotsPerCpu, cpu * this.slotsPerCpu + this.tableLength[cpu]), (s) => this.listenerId[s]),
       ),
       cursors: Array.from(this.cursor),
+      cursorsAtEnd: Array.from(this.cursorAtEnd, (atEnd) => atEnd === 1),
       connections,
     };
   }

@@ -16,6 +16,10 @@
 //     group-full, nothing moves.
 //  4. `connect` (in_pcblookup_lbgroup): groups of the packet's exact address win over groups of 0.0.0.0,
 //     whatever their domains; neither: refused.
+//     4a. A packet for 0.0.0.0 itself: the issue neither forbids it nor says how it is routed, so the model
+//         allows bad-address, and routing it like any destination (its exact class is the 0.0.0.0 class).
+//     4b. When an input error applies (duplicate-conn, bad-domain, bad-address) and no group of the packet's
+//         address nor of 0.0.0.0 exists, refused is allowed beside it (the errors are not ranked).
 //  5. Within that class: the packet's domain's group; else the no-domain group; else any group of the
 //     class. A packet with domain null: the no-domain group, else any group of the class.
 //  6. Within the group: member hash % count (modulo, not multiply-shift); no hash: any member.
@@ -238,11 +242,19 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcom
 function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choose<Outcome>): Outcome {
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
-  // A packet is always sent to a real address: 0.0.0.0 as a destination is bad-address.
-  if (!isAddress(c.address) || c.address === WILDCARD) errors.push('bad-address');
+  if (!isAddress(c.address)) errors.push('bad-address');
   if (c.domain !== null && !isDomain(s.config, c.domain)) errors.push('bad-domain');
-  const rejected = oneOf(errors, choose);
-  if (rejected) return rejected;
+  if (errors.length > 0) {
+    // Rule 4a: 0.0.0.0 as a destination may be bad-address, beside any other error.
+    if (c.address === WILDCARD) errors.push('bad-address');
+    // Rule 4b: no group could take the packet, so refused is as true as the input error.
+    if (classOf(s, c.address).length === 0 && classOf(s, WILDCARD).length === 0) errors.push('refused');
+    return oneOf(errors, choose)!;
+  }
+  // Rule 4a: 0.0.0.0 as a destination is either bad-address or routed like any other (to the 0.0.0.0 groups).
+  if (c.address === WILDCARD && choose('0.0.0.0 as a destination', [true, false], (o) => !o.ok && o.error === 'bad-address')) {
+    return { ok: false, error: 'bad-address' };
+  }
 
   const target = steer(s, c.address, c.domain, c.hash, choose);
   if (target === null) return { ok: false, error: 'refused' };

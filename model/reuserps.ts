@@ -12,6 +12,8 @@
 //     first eligible at or after c's cursor (cyclically) and sets the cursor just past it; top-down takes
 //     the first eligible. Nothing eligible: refuse, or (fallback "hash") pick among all eligible members
 //     in registration order at floor(hash*k/2^32), local false.
+//     "Just past" the table's last listener reads two ways once the table grows: wrapped to 0 at once,
+//     or left past the end (so it points at the newcomer). The model allows both.
 //  6. Removal compacts every table and keeps order; a cursor keeps pointing at the same next listener.
 //  7. A deregistered listener's queued connections are re-steered in queue order as new arrivals on
 //     their CPU with their hash (migrated or reset); its accepted ones stay open and count nowhere.
@@ -96,8 +98,16 @@ export interface State {
   members: Listener[];
   /** Per CPU, listener ids in table order. */
   tables: number[][];
-  /** Per CPU, the table position round-robin looks at first (0 for an empty table). */
+  /**
+   * Per CPU, the table position just past the listener round-robin chose last (rule 5); it may equal
+   * the table's length ("past the end") until the next choice or removal. Lookups start at cursor % length.
+   */
   cursors: number[];
+  /**
+   * Per CPU, true when the last choice took the table's last listener and the cursor is not back at 0:
+   * a reading that wrapped the cursor to 0 at once then differs from one that left it past the end.
+   */
+  cursorsAtEnd: boolean[];
   /** Open connections by id. */
   connections: Record<number, Connection>;
 }
@@ -131,13 +141,16 @@ function steer(s: State, cpu: number, hash: number | undefined, pick: (candidate
   const eligible = (listener: number) => isBelowLimit(s, listener);
   if (table.some(eligible)) {
     if (s.config.policy === 'top-down') return { listener: table.find(eligible)!, local: true };
-    for (let k = 0; k < table.length; k++) {
-      const at = (s.cursors[cpu] + k) % table.length;
-      if (eligible(table[at])) {
-        s.cursors[cpu] = (at + 1) % table.length;
-        return { listener: table[at], local: true };
-      }
-    }
+    const firstEligibleFrom = (start: number) => {
+      for (let k = 0; ; k++) if (eligible(table[(start + k) % table.length])) return (start + k) % table.length;
+    };
+    // The cursor as stored, and (if it was left past the end) the reading that wrapped it to 0 at once.
+    const readings = [firstEligibleFrom(s.cursors[cpu] % table.length)];
+    if (s.cursorsAtEnd[cpu]) readings.push(firstEligibleFrom(0));
+    const at = table.indexOf(pick([...new Set(readings.map((i) => table[i]))]));
+    s.cursors[cpu] = at + 1;
+    s.cursorsAtEnd[cpu] = at + 1 === table.length;
+    return { listener: table[at], local: true };
   }
   if (s.config.fallback === 'refuse') return null;
   const candidates = s.members.map((m) => m.id).filter(eligible);
@@ -151,6 +164,7 @@ function removeFromTable(s: State, cpu: number, listener: number) {
   table.splice(at, 1);
   if (at < s.cursors[cpu]) s.cursors[cpu]--;
   if (s.cursors[cpu] >= table.length) s.cursors[cpu] = 0;
+  if (s.cursors[cpu] === 0) s.cursorsAtEnd[cpu] = false;
 }
 
 // ---- actions ----
@@ -219,8 +233,9 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
-  // With no listener at all, "refused" is just as true as the input error.
-  if (errors.length > 0 && s.group === null) errors.push('refused');
+  // When nothing could take the connection anyway, "refused" is just as true as the input error.
+  const nowhere = s.group === null || (c.cpu < s.config.cpus && steer(structuredClone(s), c.cpu, c.hash, (candidates) => candidates[0]) === null);
+  if (errors.length > 0 && nowhere) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
@@ -240,6 +255,7 @@ export const model: Model<Config, State, Command, Outcome> = {
     members: [],
     tables: Array.from({ length: config.cpus }, () => []),
     cursors: Array.from({ length: config.cpus }, () => 0),
+    cursorsAtEnd: Array.from({ length: config.cpus }, () => false),
     connections: {},
   }),
   step: (s, cmd, choose) =>

@@ -177,10 +177,7 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
     listener,
     uid: fc.oneof({ weight: 9, arbitrary: fc.constant<number>(1000) }, { weight: 1, arbitrary: fc.constant<number>(1001) }),
   });
-  const connect = fc.oneof(
-    { weight: 9, arbitrary: fc.record({ op: fc.constant('connect' as const), conn, hash }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('connect' as const), conn }) },
-  );
+  const connect = fc.record({ op: fc.constant('connect' as const), conn, hash });
   return fc.oneof(
     { weight: 6, arbitrary: register },
     { weight: 8, arbitrary: connect },
@@ -209,7 +206,6 @@ export const corners: Corner<Config, State, Command, Outcome>[] = [
     name: 'modulo-differs-from-mask',
     watch: whenever((t) => connected(t) && t.cmd.hash !== undefined && t.cmd.hash % t.before.members.length !== (t.cmd.hash & (t.before.members.length - 1))),
   },
-  { name: 'connect-without-hash', watch: whenever((t) => connected(t) && t.cmd.hash === undefined) },
   {
     name: 'free-slot-below-highest',
     watch: whenever(({ before, outcome }) => 'slot' in outcome && before.members.some((m) => m.slot > outcome.slot)),

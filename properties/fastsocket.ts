@@ -239,7 +239,6 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
   });
   const connect = fc.record(
     { op: fc.constant('connect' as const), conn, cpu, hash: fc.nat({ max: 2 ** 32 - 1 }) },
-    { requiredKeys: ['op', 'conn', 'cpu'] },
   );
   return fc.oneof(
     { weight: 2, arbitrary: listenCommand },

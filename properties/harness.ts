@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
 import { stepWith } from '../core/relation.ts';
-import { allProperties, type AnyScheme, type Implementation } from '../core/scheme.ts';
+import { allProperties, conformance, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { builtin, checked, modelSubject, type Subject } from '../core/subject.ts';
 
 export interface PlantedBug<Config = any> {
@@ -31,6 +31,17 @@ export interface SchemeChecks {
 /** A fresh temporary directory: tests that expect failures never write into the repo. */
 export function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'steerspec-'));
+}
+
+/** The same subject, declaring that it computes its own hash: commands reach it without `hash`. */
+export function withoutHashCapability(subject: Subject): Subject {
+  return {
+    ...subject,
+    async start(scheme, config) {
+      const instance = await subject.start(scheme, config);
+      return { ...instance, capabilities: { ...instance.capabilities, hash: false } };
+    },
+  };
 }
 
 export function subjectOf(bug: PlantedBug): Subject {
@@ -59,6 +70,16 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
   const [forModel, forImplementations] = [false, true].map((only) => allProperties(scheme).filter((p) => !!p.implementationOnly === only));
   it(`the ${scheme.name} model obeys its own properties, whichever allowed outcome it takes`, async () => {
     const results = await runCampaign({ scheme, subject: modelSubject(seed), runs, seed, traceDir: scratchDir(), properties: forModel });
+    expect(failuresOf(results)).toEqual([]);
+  });
+
+  it(`the ${scheme.name} model obeys its own properties when commands come without a hash`, async () => {
+    const results = await runCampaign({ scheme, subject: modelSubject(seed, { hash: false }), runs: runs / 2, seed, traceDir: scratchDir(), properties: forModel });
+    expect(failuresOf(results).filter((f) => !f.includes('skipped'))).toEqual([]);
+  });
+
+  it(`the ${scheme.name} implementation conforms when it must compute its own hash`, async () => {
+    const results = await runCampaign({ scheme, subject: withoutHashCapability(builtin), runs: runs / 2, seed, traceDir: scratchDir(), properties: [conformance] });
     expect(failuresOf(results)).toEqual([]);
   });
 

@@ -213,7 +213,7 @@ export function commandsFor(config: Config, style: IncomingStyle, withHash = tru
   const setIncoming = fc.record({ op: fc.constant('setIncomingCpu' as const), listener, incomingCpu: style === 'none' ? fc.constant(-1) : fc.oneof(fc.constant(-1), lowCpu) });
   const hash = fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), fc.constantFrom(0, 2 ** 31, 2 ** 32 - 1));
   const connect = withHash
-    ? fc.record({ op: fc.constant('connect' as const), conn, cpu, hash }, { requiredKeys: ['op', 'conn', 'cpu'] })
+    ? fc.record({ op: fc.constant('connect' as const), conn, cpu, hash })
     : fc.record({ op: fc.constant('connect' as const), conn, cpu });
   const deregister = fc.record({ op: fc.constant('deregister' as const), listener, cpu }, { requiredKeys: ['op', 'listener'] });
   return fc.oneof(

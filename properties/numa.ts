@@ -244,7 +244,11 @@ export const configs: fc.Arbitrary<Config> = fc.record({
   ),
 });
 
-const malformed = fc.constantFrom('10.0.0.256', '10.0.0', '010.0.0.1', 'localhost', '', '1.2.3.4.5', ' 10.0.0.1');
+/**
+ * Addresses bad under every reading of the issue. Leading zeros ('010.0.0.1') and spaces (' 10.0.0.1') are left
+ * out: the issue never says whether they are valid, so runs do not probe them (the model's decision stands).
+ */
+const malformed = fc.constantFrom('10.0.0.256', '10.0.0', 'localhost', '', '1.2.3.4.5');
 
 /** Commands for one run: few listeners and connections, two exact addresses beside the wildcard. */
 export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; any: fc.Arbitrary<Command[]> } {
@@ -281,9 +285,9 @@ export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; 
         { weight: 2, arbitrary: fc.constant('nodom' as const) },
         { weight: 3, arbitrary: fc.constant('curdom' as const) },
       ),
+      // Always given, as in the issue's command shape; only "curdom" reads it.
       cpu: small(0, 7, 127),
-    })
-    .map((c): Command => (c.domain === 'curdom' ? c : { op: c.op, listener: c.listener, domain: c.domain }));
+    });
   const connect = fc.record(
     {
       op: fc.constant('connect' as const),
@@ -292,15 +296,14 @@ export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; 
       domain: fc.oneof({ weight: 4, arbitrary: domain }, { weight: 1, arbitrary: fc.constant(null) }),
       hash: fc.nat({ max: 2 ** 32 - 1 }),
     },
-    { requiredKeys: ['op', 'conn', 'address', 'domain'] },
   );
   const one = (arbitrary: fc.Arbitrary<Command>) => arbitrary.map((cmd) => [cmd]);
   // A registration straight followed by a move into domain 0: moves meet in one group and fill it.
   const registerAndMove = fc
-    .tuple(listener, fc.constantFrom(WILDCARD, '10.0.0.1'))
-    .map(([l, address]): Command[] => [
+    .tuple(listener, fc.constantFrom(WILDCARD, '10.0.0.1'), small(0, 7, 127))
+    .map(([l, address, cpu]): Command[] => [
       { op: 'register', listener: l, uid: 1000, address },
-      { op: 'setDomain', listener: l, domain: 0 },
+      { op: 'setDomain', listener: l, domain: 0, cpu },
     ]);
   const any: fc.Arbitrary<Command[]> = fc.oneof(
     { weight: 4, arbitrary: one(register) },

@@ -105,7 +105,9 @@ export const compaction: ReuserpsProperty = {
       const expected = after.group?.mode === 'reuserps' ? after.members.filter((m) => m.cpus.includes(cpu)).map((m) => m.id) : [];
       if (!sameValue(table, expected)) return `CPU ${cpu}'s table is ${show(table)}, expected ${show(expected)}`;
       const cursor = after.cursors[cpu];
-      if (!(cursor >= 0 && cursor < Math.max(1, table.length))) return `CPU ${cpu}'s cursor ${cursor} is outside its table of ${table.length}`;
+      const inRange = cursor >= 0 && (cursor < table.length || cursor === 0 || (cursor === table.length && after.cursorsAtEnd[cpu]));
+      if (!inRange) return `CPU ${cpu}'s cursor ${cursor} is outside its table of ${table.length}`;
+      if (after.cursorsAtEnd[cpu] && cursor === 0) return `CPU ${cpu}'s cursor is back at 0 but still marked as left past the end`;
     }
     if (cmd.op !== 'deregister' || !('migrated' in outcome)) return null;
     const leaving = before.members.find((m) => m.id === cmd.listener)!;
@@ -119,13 +121,14 @@ export const compaction: ReuserpsProperty = {
       for (let k = 0; next === cmd.listener; k++) next = old[(before.cursors[cpu] + k) % old.length];
       const arrivals = outcome.migrated.filter(([c, l]) => before.connections[c].cpu === cpu && table.includes(l));
       if (arrivals.length > 0 && before.config.policy === 'round-robin') {
-        // The first arrival meets the cursor where the removal left it.
-        if (isBelowLimit(before, next) && arrivals[0][1] !== next) {
+        // The first arrival meets the cursor where the removal left it (either reading of a cursor left past the end).
+        const wrapped = after.cursorsAtEnd[cpu] || before.cursorsAtEnd[cpu];
+        if (isBelowLimit(before, next) && arrivals[0][1] !== next && !wrapped) {
           return `after removing ${cmd.listener}, CPU ${cpu}'s next listener was ${next}, but the first re-steered connection went to ${arrivals[0][1]}`;
         }
         next = table[(table.indexOf(arrivals.at(-1)![1]) + 1) % table.length];
       }
-      const now = table[after.cursors[cpu]];
+      const now = table[after.cursors[cpu] % table.length];
       if (now !== next) return `after removing ${cmd.listener}, CPU ${cpu}'s cursor points at ${now} instead of ${next}`;
     }
     return null;
@@ -217,7 +220,6 @@ export function commandsFor(config: Config, reuserps: boolean): fc.Arbitrary<Com
   });
   const connect = fc.record(
     { op: fc.constant('connect' as const), conn, cpu: fc.oneof(lowCpu, cpu), hash: fc.nat({ max: 2 ** 32 - 1 }) },
-    { requiredKeys: ['op', 'conn', 'cpu'] },
   );
   return fc.oneof(
     { weight: 5, arbitrary: register },
