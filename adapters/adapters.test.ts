@@ -45,12 +45,12 @@ describe('the Python SO_REUSERPS example, through the process adapter', () => {
 
 describe('a misbehaving adapter is a verdict: exit 3, a clear message, the trace saved', () => {
   it.each([
-    ['hangs', 'hang', /timeout at step \d+ .*no reply to .* within 300 ms/],
+    ['hangs', 'hang', /timeout at step \d+ .*no reply to .* within 1500 ms/],
     ['crashes', 'crash', /crashed at step \d+ .*exited with code 3; stderr ends: "misbehaving\.py: giving up/],
     ['prints garbage', 'garbage', /protocol-error at step \d+ .*is not JSON: "<<< not json/],
   ])('when it %s', async (_what, mode, message) => {
     const dir = scratchDir();
-    const args = ['check', '--exec', `python3 adapters/fixtures/misbehaving.py ${mode}`, '--scheme', 'reuserps', '--timeout', '300', '--runs', '20', '--traces', dir];
+    const args = ['check', '--exec', `python3 adapters/fixtures/misbehaving.py ${mode}`, '--scheme', 'reuserps', '--timeout', '1500', '--runs', '20', '--traces', dir];
     const outcome = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root }).then(
       ({ stdout }) => ({ code: 0, out: stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),

@@ -11,10 +11,15 @@
 //     Mode 2 with no free CPU: no-free-cpu. After a spawn the worker is bound to exactly that CPU
 //     (fsocket_process_affinity_set pins it). The global listener stays open.
 //  3. Mode 2's free CPU: one with "no spawned listener yet" — no local listener now, or never one.
-//  4. `bind` sets a worker's affinity as sched_setaffinity would (a non-empty set of existing CPUs).
+//  4. `bind` sets a worker's affinity as sched_setaffinity would: the real call keeps the CPUs of the mask
+//     that exist and fails (EINVAL) only when none does. The model allows that and the stricter reading:
+//     some CPUs out of range → bad-cpu, or ok bound to the ones in range; none in range → bad-cpu or
+//     empty-mask; an empty list → empty-mask.
 //  5. `connect` on CPU c (__inet_lookup_listener): a local listener of c if c's table has one (any of
 //     them when several share c), else a global listener at index floor(hash*n/2^32) in listen order,
-//     else refused. Nothing is ever steered to another CPU's local table.
+//     else refused. Nothing is ever steered to another CPU's local table. When an input error applies
+//     (duplicate-conn, bad-cpu) and no listener could take the SYN (no global listener, and no local one
+//     on an in-range cpu), refused is allowed beside it.
 //  6. `accept` on a local listener: the head of its global listener's queue or of its own queue (either
 //     when both are non-empty — Fastsocket alternates, the implementation must too, see the fairness
 //     property), null when both are empty. It never takes from any other queue. On a global listener:
@@ -198,10 +203,15 @@ function spawn(s: State, c: Extract<Command, { op: 'spawn' }>, choose: Choose<Ou
   return { ok: true, cpu: cpu! };
 }
 
-function bind(s: State, c: Extract<Command, { op: 'bind' }>): Outcome {
-  const mask = [...new Set(c.cpus)].sort((a, b) => a - b);
-  if (mask.length === 0) return { ok: false, error: 'empty-mask' };
-  if (mask.some((cpu) => cpu >= s.config.cpus)) return { ok: false, error: 'bad-cpu' };
+function bind(s: State, c: Extract<Command, { op: 'bind' }>, choose: Choose<Outcome>): Outcome {
+  const given = [...new Set(c.cpus)].sort((a, b) => a - b);
+  if (given.length === 0) return { ok: false, error: 'empty-mask' };
+  const mask = given.filter((cpu) => cpu < s.config.cpus);
+  if (mask.length === 0) return oneOf(['bad-cpu', 'empty-mask'], choose)!;
+  // Rule 4: sched_setaffinity keeps the CPUs that exist; the stricter reading rejects the whole mask.
+  if (mask.length < given.length && !choose('a mask with CPUs that do not exist', [false, true], (o) => o.ok)) {
+    return { ok: false, error: 'bad-cpu' };
+  }
   s.workers[c.worker] = mask;
   return { ok: true };
 }
@@ -223,6 +233,8 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
+  // Rule 5: when no listener could take the SYN anyway, refused is as true as the input error.
+  if (errors.length > 0 && s.globals.length === 0 && (c.cpu >= s.config.cpus || localTable(s, c.cpu).length === 0)) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
@@ -286,7 +298,7 @@ export const model: Model<Config, State, Command, Outcome> = {
     match(cmd)
       .with({ op: 'listen' }, (c) => listen(s, c))
       .with({ op: 'spawn' }, (c) => spawn(s, c, choose))
-      .with({ op: 'bind' }, (c) => bind(s, c))
+      .with({ op: 'bind' }, (c) => bind(s, c, choose))
       .with({ op: 'close' }, (c) => close(s, c))
       .with({ op: 'connect' }, (c) => connect(s, c, choose))
       .with({ op: 'accept' }, (c) => accept(s, c, choose))

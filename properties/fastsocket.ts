@@ -228,6 +228,9 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
       { weight: config.cpus < 128 ? 2 : 0, arbitrary: fc.integer({ min: Math.min(config.cpus, 127), max: 127 }) },
     ),
   });
+  // CPUs that do not exist (none when the config has all 128): masks mixing them with real ones, or only them.
+  const outOfRange = fc.integer({ min: Math.min(config.cpus, 127), max: 127 });
+  const rare = config.cpus < 128 ? 1 : 0;
   const bind = fc.record({
     op: fc.constant('bind' as const),
     worker,
@@ -235,6 +238,8 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
       { weight: 18, arbitrary: fc.uniqueArray(validCpu, { minLength: 1, maxLength: 2 }) },
       { weight: 1, arbitrary: fc.constant<number[]>([]) },
       { weight: 1, arbitrary: fc.array(cpu, { minLength: 1, maxLength: 2 }) },
+      { weight: rare, arbitrary: fc.tuple(validCpu, outOfRange).map(([inRange, out]) => [out, inRange]) },
+      { weight: rare, arbitrary: fc.array(outOfRange, { minLength: 1, maxLength: 2 }) },
     ),
   });
   const connect = fc.record(

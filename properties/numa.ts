@@ -299,11 +299,12 @@ export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; 
   );
   const one = (arbitrary: fc.Arbitrary<Command>) => arbitrary.map((cmd) => [cmd]);
   // A registration straight followed by a move into domain 0: moves meet in one group and fill it.
+  // The move names a domain, so its cpu (given, as the command shape has it) is not read.
   const registerAndMove = fc
-    .tuple(listener, fc.constantFrom(WILDCARD, '10.0.0.1'), small(0, 7, 127))
-    .map(([l, address, cpu]): Command[] => [
+    .tuple(listener, fc.constantFrom(WILDCARD, '10.0.0.1'))
+    .map(([l, address]): Command[] => [
       { op: 'register', listener: l, uid: 1000, address },
-      { op: 'setDomain', listener: l, domain: 0, cpu },
+      { op: 'setDomain', listener: l, domain: 0, cpu: 0 },
     ]);
   const any: fc.Arbitrary<Command[]> = fc.oneof(
     { weight: 4, arbitrary: one(register) },

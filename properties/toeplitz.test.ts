@@ -2,6 +2,7 @@
 // bit-by-bit model on random keys and inputs, linearity, the GF(2) solver equal to brute force, the
 // published facts about the default key, and the config's validation messages.
 import fc from 'fast-check';
+import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { parseWith, InputError } from '../core/vocabulary.ts';
 import { RssPortsImpl } from '../impl/rss-ports.ts';
@@ -56,35 +57,23 @@ describe("Microsoft's verification table", () => {
 const keys = fc.uint8Array({ minLength: 1, maxLength: 48 }).map((k) => [...k]);
 const inputs = fc.uint8Array({ minLength: 1, maxLength: 40 }).map((i) => [...i]);
 
+// Stateless properties: @fast-check/vitest runs each as a test and names its seed in the report.
 describe('the table-driven hash', () => {
-  it('equals the bit-by-bit model on random keys and inputs (short keys read zero past their end)', () => {
-    fc.assert(
-      fc.property(keys, inputs, (k, input) => {
-        expect(tableFor(input.length, k).hash(Uint8Array.from(input))).toBe(toeplitz(k, input));
-      }),
-      { numRuns: 300 },
-    );
+  test.prop([keys, inputs], { numRuns: 300 })('equals the bit-by-bit model on random keys and inputs (short keys read zero past their end)', (k, input) => {
+    expect(tableFor(input.length, k).hash(Uint8Array.from(input))).toBe(toeplitz(k, input));
   });
-  it('reads key windows like the model: bit by bit, zero past the end', () => {
-    fc.assert(
-      fc.property(keys, fc.nat({ max: 400 }), (k, offset) => {
-        let expected = 0;
-        for (let i = 0; i < 32; i++) expected = ((expected << 1) | keyBit(k, offset + i)) >>> 0;
-        expect(keyWindow(Uint8Array.from(k), offset)).toBe(expected);
-      }),
-    );
+  test.prop([keys, fc.nat({ max: 400 })])('reads key windows like the model: bit by bit, zero past the end', (k, offset) => {
+    let expected = 0;
+    for (let i = 0; i < 32; i++) expected = ((expected << 1) | keyBit(k, offset + i)) >>> 0;
+    expect(keyWindow(Uint8Array.from(k), offset)).toBe(expected);
   });
-  it('is linear: H(a xor b) = H(a) xor H(b), and H(0) = 0 (model and impl)', () => {
-    fc.assert(
-      fc.property(keys, fc.nat({ max: 40 }).chain((n) => fc.tuple(fc.uint8Array({ minLength: n, maxLength: n }), fc.uint8Array({ minLength: n, maxLength: n }))), (k, [a, b]) => {
-        const x = a.map((byte, i) => byte ^ b[i]);
-        expect(toeplitz(k, [...x])).toBe((toeplitz(k, [...a]) ^ toeplitz(k, [...b])) >>> 0);
-        const t = tableFor(a.length, k);
-        expect(t.hash(x)).toBe((t.hash(a) ^ t.hash(b)) >>> 0);
-        expect(toeplitz(k, new Array<number>(a.length).fill(0))).toBe(0);
-      }),
-      { numRuns: 200 },
-    );
+  const pairs = fc.nat({ max: 40 }).chain((n) => fc.tuple(fc.uint8Array({ minLength: n, maxLength: n }), fc.uint8Array({ minLength: n, maxLength: n })));
+  test.prop([keys, pairs], { numRuns: 200 })('is linear: H(a xor b) = H(a) xor H(b), and H(0) = 0 (model and impl)', (k, [a, b]) => {
+    const x = a.map((byte, i) => byte ^ b[i]);
+    expect(toeplitz(k, [...x])).toBe((toeplitz(k, [...a]) ^ toeplitz(k, [...b])) >>> 0);
+    const t = tableFor(a.length, k);
+    expect(t.hash(x)).toBe((t.hash(a) ^ t.hash(b)) >>> 0);
+    expect(toeplitz(k, new Array<number>(a.length).fill(0))).toBe(0);
   });
 });
 
