@@ -4,7 +4,7 @@
 // Worker affinities are 128-bit masks in a Uint32Array. `apply` wraps the operations in the JSON outcome
 // the oracle compares; `snapshot` rebuilds the model's State so every internal detail is checked.
 //
-// Choices this implementation makes where the model allows several (docs/fastsocket.md):
+// Choices this implementation makes where the model allows several (the README's fastsocket section):
 //  - several local listeners on one CPU: the connect goes to the oldest (the head of the CPU's table);
 //  - mode 2 picks the lowest CPU that never had a local listener (Fastsocket's spawn cursor, which only
 //    moves forward), so a CPU whose local listeners closed is not handed out again;

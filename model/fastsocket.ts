@@ -1,7 +1,7 @@
 // Fastsocket local listen tables — the specification (seed 004, issue 5). Plain data, plain loops;
 // read it beside the seed and the Fastsocket notes in ../shared/reference/kernel-steering.md.
 //
-// Rules (numbers as in docs/fastsocket.md):
+// Rules (numbers as in the README's fastsocket section):
 //  1. `listen` opens a global listener. Several global listeners of the one port may be open; they are
 //     kept in listen order (a close keeps the order of the rest). Listener ids (global and local share one
 //     space) are unique while open and may be used again after a close.

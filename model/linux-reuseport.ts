@@ -1,7 +1,7 @@
 // Linux SO_REUSEPORT (6.x) — the specification the real kernel is checked against (issue 7).
 // Plain data, plain loops; read it beside net/core/sock_reuseport.c and net/ipv4/inet_connection_sock.c.
 //
-// Rules (numbers as in docs/linux-reuseport.md):
+// Rules (numbers as in the README's linux-reuseport section):
 //  1. A group is the listeners of one port. Its first registrant decides the owner (its uid); later
 //     registrants must have the same uid (uid-mismatch: bind() fails with EADDRINUSE). When the last
 //     member leaves, the group is gone and the next registrant decides again.

@@ -2,7 +2,7 @@
 // (seed 002, issue 4). Plain data, plain loops; read it beside the seed and the FreeBSD notes in
 // ../shared/reference/kernel-steering.md (sys/netinet/in_pcb.c).
 //
-// Rules (numbers as in docs/numa.md):
+// Rules (numbers as in the README's numa section):
 //  1. One port. Its listeners are in groups keyed by (address, domain): address "0.0.0.0" (the wildcard)
 //     or an exact dotted IPv4 address; domain a NUMA domain 0..domains-1 or none (the no-domain group,
 //     M_NODOM, the seed's "numa wildcard"). A group with no member is gone (in_pcblbgroup_free).

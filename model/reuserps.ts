@@ -234,8 +234,8 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
   // When nothing could take the connection anyway, "refused" is just as true as the input error.
-  const nowhere = s.group === null || (c.cpu < s.config.cpus && steer(structuredClone(s), c.cpu, c.hash, (candidates) => candidates[0]) === null);
-  if (errors.length > 0 && nowhere) errors.push('refused');
+  const nowhere = () => s.group === null || (c.cpu < s.config.cpus && steer(structuredClone(s), c.cpu, c.hash, (candidates) => candidates[0]) === null);
+  if (errors.length > 0 && nowhere()) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 

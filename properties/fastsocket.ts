@@ -1,7 +1,7 @@
 // Fastsocket local listen tables — the properties checked on every step, the generators that drive
 // them, and the corners the generators must reach. Each property is stated from the issue's words,
 // independently of the model's code, so it checks the implementation and the model alike (except
-// `accept-alternates`, which pins a choice the model leaves open: see docs/fastsocket.md).
+// `accept-alternates`, which pins a choice the model leaves open: see the README's fastsocket section).
 import fc from 'fast-check';
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import {

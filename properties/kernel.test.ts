@@ -113,7 +113,7 @@ describe.skipIf(unusable !== null)(`the real Linux kernel${skipNote}`, () => {
           }
         }
         if (!result.failure) continue;
-        // The adapter says when it cannot observe what the kernel did (see docs/linux-reuseport.md): no verdict.
+        // The adapter says when it cannot observe what the kernel did (see the README's linux-reuseport section): no verdict.
         if (result.failure.fault === 'protocol-error' && result.failure.message.includes('unobservable')) {
           tally.inconclusive++;
           continue;

@@ -16,7 +16,7 @@
  *   deregister     close() of the listener from a thread pinned to `cpu`; then each queued connection
  *                  was reset (its client sees the RST: TCP_INFO state CLOSE) or migrated: to the only
  *                  listener whose queue grew, or, when several grew, found by draining all but one of
- *                  them into user-space FIFOs (see docs/linux-reuseport.md for what that costs).
+ *                  them into user-space FIFOs (see the README's linux-reuseport section for what that costs).
  * Build: sh adapters/linux/build.sh. `steerspec-linux --probe` prints "ok" or why the kernel can't be used.
  */
 #define _GNU_SOURCE
