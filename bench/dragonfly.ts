@@ -3,7 +3,7 @@
 // steering decision alone, the model's connect, and a bare `slots[hash % count]` loop as the limit.
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { configSchema, model, type Command, type State } from '../model/dragonfly.ts';
-import { measureRates, ratio, type BenchSection } from './measure.ts';
+import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, groupMax: 256 });
 const registrations: Command[] = Array.from({ length: 64 }, (_, l) => ({ op: 'register', listener: l, uid: 0 }));
@@ -13,10 +13,7 @@ export default async function bench(): Promise<BenchSection> {
   const impl = new DragonflyImpl(config);
   for (const cmd of registrations) impl.apply(cmd);
   let state: State = model.init(config);
-  const never = () => {
-    throw new Error('the bench has no free choices');
-  };
-  for (const cmd of registrations) model.step(state, cmd, never);
+  for (const cmd of registrations) model.step(state, cmd, onlyChoice);
 
   // The limit: the slot-sorted group as a typed array, one modulo and one read per packet.
   const slots = new Int32Array(64).map((_, i) => i);
@@ -48,8 +45,8 @@ export default async function bench(): Promise<BenchSection> {
       batch: 64,
       run: () => {
         for (let k = 0; k < 64; k++, i++) {
-          model.step(state, { op: 'connect', conn: 1, hash: i >>> 0 }, never);
-          model.step(state, { op: 'close', conn: 1 }, never);
+          model.step(state, { op: 'connect', conn: 1, hash: i >>> 0 }, onlyChoice);
+          model.step(state, { op: 'close', conn: 1 }, onlyChoice);
         }
       },
     },

@@ -5,7 +5,7 @@
 // lookup (local table head, else multiply-shift into the global array) for reference.
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import { configSchema, model, type Command, type State } from '../model/fastsocket.ts';
-import { measureRates, ratio, type BenchSection } from './measure.ts';
+import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, listenSpawn: 2 });
 const LOCAL_CPUS = 48;
@@ -20,11 +20,7 @@ export default async function bench(): Promise<BenchSection> {
   const impl = new FastsocketImpl(config);
   for (const cmd of setup) impl.apply(cmd);
   let state: State = model.init(config);
-  const never = <T>(what: string, options: readonly T[]): T => {
-    if (options.length !== 1) throw new Error(`the bench has no free choices, but ${what} has ${options.length}`);
-    return options[0];
-  };
-  for (const cmd of setup) model.step(state, cmd, never);
+  for (const cmd of setup) model.step(state, cmd, onlyChoice);
 
   // The limit: a per-CPU local head, else floor(hash * 2 / 2^32) into two globals.
   const heads = new Int32Array(64).map((_, cpu) => (cpu < LOCAL_CPUS ? 100 + cpu : -1));
@@ -56,8 +52,8 @@ export default async function bench(): Promise<BenchSection> {
       batch: 64,
       run: () => {
         for (let k = 0; k < 64; k++, i++) {
-          model.step(state, { op: 'connect', conn: 1, cpu: i & 63, hash: (i * 2654435761) >>> 0 }, never);
-          model.step(state, { op: 'closeConn', conn: 1 }, never);
+          model.step(state, { op: 'connect', conn: 1, cpu: i & 63, hash: (i * 2654435761) >>> 0 }, onlyChoice);
+          model.step(state, { op: 'closeConn', conn: 1 }, onlyChoice);
         }
       },
     },

@@ -9,24 +9,20 @@ import { processSubject } from '../adapters/process.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import { configSchema, model, type Command, type State } from '../model/linux-reuseport.ts';
 import { linuxReuseportScheme } from '../properties/linux-reuseport.ts';
-import { measureRates, ratio, type BenchSection, type Rate } from './measure.ts';
+import { measureRates, ratio, type BenchSection, type Rate, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 2, migrate: true, program: 'none' });
 const group = (incoming: boolean): Command[] =>
   Array.from({ length: 64 }, (_, l) => ({ op: 'register', listener: l, uid: 0, incomingCpu: incoming ? (l * 7) % 2 : -1 }));
 const BATCH = 1024;
 /** Every hash is given, so each choice the model offers has exactly one option. */
-const never = <T>(what: string, options: readonly T[]): T => {
-  if (options.length !== 1) throw new Error(`the bench has no free choices (${what})`);
-  return options[0];
-};
 
 function warm(incoming: boolean) {
   const impl = new LinuxReuseportImpl(config);
   const state: State = model.init(config);
   for (const cmd of group(incoming)) {
     impl.apply(cmd);
-    model.step(state, cmd, never);
+    model.step(state, cmd, onlyChoice);
   }
   return { impl, state };
 }
@@ -98,8 +94,8 @@ export default async function bench(): Promise<BenchSection> {
     batch: 64,
     run: () => {
       for (let k = 0; k < 64; k++, i++) {
-        model.step(state, { op: 'connect', conn: 1, cpu: i & 1, hash: (i * 2654435761) >>> 0 }, never);
-        model.step(state, { op: 'close', conn: 1 }, never);
+        model.step(state, { op: 'connect', conn: 1, cpu: i & 1, hash: (i * 2654435761) >>> 0 }, onlyChoice);
+        model.step(state, { op: 'close', conn: 1 }, onlyChoice);
       }
     },
   });

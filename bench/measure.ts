@@ -43,3 +43,12 @@ export function ratio(rates: Rate[], a: string, b: string): number {
   const find = (name: string) => rates.find((r) => r.name === name)!.perSecond;
   return find(a) / find(b);
 }
+
+/**
+ * The chooser a bench passes to `model.step`: its commands leave the spec no real choice, so it
+ * takes a sole option and refuses to guess between several.
+ */
+export function onlyChoice<T>(what: string, options: readonly T[]): T {
+  if (options.length !== 1) throw new Error(`the bench has no free choices, but ${what} has ${options.length}`);
+  return options[0];
+}

@@ -5,7 +5,7 @@
 // steering decision alone on a parsed address, the model's connect, and a bare typed-array loop.
 import { NumaImpl, parseAddress } from '../impl/numa.ts';
 import { configSchema, model, type Command, type State } from '../model/numa.ts';
-import { measureRates, ratio, type BenchSection } from './measure.ts';
+import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ domains: 4, groupMax: 256 });
 const setup: Command[] = [];
@@ -25,10 +25,7 @@ export default async function bench(): Promise<BenchSection> {
   const impl = new NumaImpl(config);
   for (const cmd of setup) impl.apply(cmd);
   let state: State = model.init(config);
-  const never = () => {
-    throw new Error('the bench has no free choices');
-  };
-  for (const cmd of setup) model.step(state, cmd, never);
+  for (const cmd of setup) model.step(state, cmd, onlyChoice);
 
   // The limit: one group of 8 members per domain, picked by hash % 8.
   const members = new Int32Array(4 * 8).map((_, i) => i);
@@ -59,8 +56,8 @@ export default async function bench(): Promise<BenchSection> {
       batch: 64,
       run: () => {
         for (let k = 0; k < 64; k++, i++) {
-          model.step(state, { op: 'connect', conn: 1, address: addresses[i & 3], domain: (i >>> 2) & 3, hash: i >>> 0 }, never);
-          model.step(state, { op: 'close', conn: 1 }, never);
+          model.step(state, { op: 'connect', conn: 1, address: addresses[i & 3], domain: (i >>> 2) & 3, hash: i >>> 0 }, onlyChoice);
+          model.step(state, { op: 'close', conn: 1 }, onlyChoice);
         }
       },
     },

@@ -3,7 +3,7 @@
 // decision alone, the model's connect, and a bare typed-array round-robin loop as the limit.
 import { ReuserpsImpl } from '../impl/reuserps.ts';
 import { configSchema, model, type Command, type State } from '../model/reuserps.ts';
-import { measureRates, ratio, type BenchSection } from './measure.ts';
+import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, slotsPerCpu: 8, policy: 'round-robin', fallback: 'refuse' });
 const registrations: Command[] = Array.from({ length: 128 }, (_, l) => ({
@@ -20,12 +20,7 @@ export default async function bench(): Promise<BenchSection> {
   const impl = new ReuserpsImpl(config);
   for (const cmd of registrations) impl.apply(cmd);
   let state: State = model.init(config);
-  // The bench's commands leave the spec no real choice: take the only option, refuse to guess.
-  const never = <T>(_what: string, options: readonly T[]) => {
-    if (options.length !== 1) throw new Error('the bench has no free choices');
-    return options[0];
-  };
-  for (const cmd of registrations) model.step(state, cmd, never);
+  for (const cmd of registrations) model.step(state, cmd, onlyChoice);
 
   // The limit: per-CPU tables of 8 listener slots and a cursor, nothing else.
   const tables = new Int32Array(64 * 8).map((_, i) => i % 128);
@@ -57,8 +52,8 @@ export default async function bench(): Promise<BenchSection> {
       batch: 64,
       run: () => {
         for (let k = 0; k < 64; k++, i++) {
-          model.step(state, { op: 'connect', conn: 1, cpu: i & 63, hash: i >>> 0 }, never);
-          model.step(state, { op: 'close', conn: 1 }, never);
+          model.step(state, { op: 'connect', conn: 1, cpu: i & 63, hash: i >>> 0 }, onlyChoice);
+          model.step(state, { op: 'close', conn: 1 }, onlyChoice);
         }
       },
     },
