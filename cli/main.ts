@@ -103,7 +103,9 @@ subjectOptions(
       });
       bar?.stop();
       all.push(...results);
-      console.log(`\n${scheme.name} — ${scheme.summary}\n${formatResults(results)}`);
+      const reasons = new Set(results.map((r) => (r.status === 'skipped' ? r.reason : undefined)));
+      const declined = reasons.size === 1 && !reasons.has(undefined);
+      console.log(`\n${scheme.name} — ${scheme.summary}\n${declined ? `every property SKIPPED: ${[...reasons][0]}` : formatResults(results)}`);
     }
   } finally {
     bar?.stop();
