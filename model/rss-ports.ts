@@ -29,6 +29,11 @@ export const DEFAULT_LOCAL = { ipv4: '192.0.2.1', ipv6: '2001:db8::1' } as const
 export const DEFAULT_PORT_RANGE: [number, number] = [32768, 60999];
 
 const port = z.number().int().min(0, 'is not a port (0..65535)').max(65535, 'is not a port (0..65535)');
+/** A key's hex digits: an optional 0x, and spaces or colons between bytes, are allowed. */
+const keyDigits = (k: string) => k.replace(/^\s*0x/i, '').replace(/[\s:]/g, '');
+/** The family a config means: as given, else the local address's, else IPv4. */
+const familyOf = (c: { family?: Family; localAddress?: string }): Family =>
+  c.family ?? (c.localAddress !== undefined && parseIPv4(c.localAddress) === null && parseIPv6(c.localAddress) !== null ? 'ipv6' : 'ipv4');
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 export const configSchema = z
@@ -38,19 +43,20 @@ export const configSchema = z
     key: z
       .string()
       .default(DEFAULT_KEY)
-      .refine((k) => /^([0-9a-fA-F]{2})+$/.test(k.replace(/[\s:]/g, '')), 'is not a hex key (pairs of hex digits)')
-      .refine((k) => k.replace(/[\s:]/g, '').length <= 128, 'is longer than 64 bytes')
-      .transform((k) => k.replace(/[\s:]/g, '').toLowerCase()),
+      .refine((k) => /^([0-9a-fA-F]{2})+$/.test(keyDigits(k)), 'is not a hex key (pairs of hex digits)')
+      .refine((k) => keyDigits(k).length <= 128, 'is longer than 64 bytes')
+      .transform((k) => keyDigits(k).toLowerCase()),
     retaSize: z
       .number()
       .int()
       .min(2, 'must be a power of two in 2..65536')
       .max(65536, 'must be a power of two in 2..65536')
       .refine(isPowerOfTwo, 'must be a power of two in 2..65536')
-      .default(128),
+      .optional(),
     buckets: z.number().int().min(1).max(65536).default(8),
     reta: z.array(z.number().int().nonnegative()).optional(),
-    family: z.enum(['ipv4', 'ipv6']).default('ipv4'),
+    /** Default: the local address's family, else ipv4. */
+    family: z.enum(['ipv4', 'ipv6']).optional(),
     localAddress: z.string().optional(),
     portRange: z.tuple([port, port]).default(DEFAULT_PORT_RANGE),
     /** RFD only: the CPU count; `bucket` then means CPU. */
@@ -60,22 +66,33 @@ export const configSchema = z
     if (c.portRange[0] > c.portRange[1]) {
       ctx.addIssue({ code: 'custom', path: ['portRange'], message: 'must be [low, high] with low <= high' });
     }
-    if (c.localAddress !== undefined && parseAddress(c.family, c.localAddress) === null) {
-      ctx.addIssue({ code: 'custom', path: ['localAddress'], message: `is not an ${c.family === 'ipv4' ? 'IPv4' : 'IPv6'} address (family ${c.family})` });
+    const family = familyOf(c);
+    if (c.localAddress !== undefined && parseAddress(family, c.localAddress) === null) {
+      ctx.addIssue({ code: 'custom', path: ['localAddress'], message: `is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address (family ${family})` });
     }
     if (c.reta !== undefined) {
-      if (c.reta.length !== c.retaSize) {
-        ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have retaSize (${c.retaSize}) entries, has ${c.reta.length}` });
+      // Without retaSize, the table's own length is its size.
+      const size = c.retaSize ?? c.reta.length;
+      if (c.reta.length !== size) {
+        ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have retaSize (${size}) entries, has ${c.reta.length}` });
+      } else if (!isPowerOfTwo(size) || size < 2 || size > 65536) {
+        ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have a power of two in 2..65536 entries, has ${size}` });
       }
       const at = c.reta.findIndex((b) => b >= c.buckets);
       if (at >= 0) ctx.addIssue({ code: 'custom', path: ['reta', at], message: `is not a bucket (buckets: ${c.buckets})` });
     }
   })
-  .transform((c) => ({
-    ...c,
-    reta: c.reta ?? Array.from({ length: c.retaSize }, (_, i) => i % c.buckets),
-    localAddress: c.localAddress ?? DEFAULT_LOCAL[c.family],
-  }));
+  .transform((c) => {
+    const retaSize = c.retaSize ?? c.reta?.length ?? 128;
+    const family = familyOf(c);
+    return {
+      ...c,
+      retaSize,
+      family,
+      reta: c.reta ?? Array.from({ length: retaSize }, (_, i) => i % c.buckets),
+      localAddress: c.localAddress ?? DEFAULT_LOCAL[family],
+    };
+  });
 export type Config = z.infer<typeof configSchema>;
 
 const remoteAddress = z.string().refine((a) => parseIPv4(a) !== null || parseIPv6(a) !== null, 'is not an IPv4 or IPv6 address');
@@ -195,9 +212,14 @@ function setRemote(s: State, c: Extract<Command, { op: 'setRemote' }>, choose: C
 }
 
 function allocate(s: State, c: Extract<Command, { op: 'allocate' }>, choose: Choose<Outcome>): Outcome {
-  const errors: ('bad-bucket' | 'no-remote')[] = [];
+  const errors: ('bad-bucket' | 'no-remote' | 'exhausted')[] = [];
   if (c.bucket >= bucketCount(s.config)) errors.push('bad-bucket');
   if (s.remote === null) errors.push('no-remote');
+  // A bucket below `buckets` that no RETA entry names has no port: "exhausted", or just as fairly "bad-bucket".
+  if (s.config.align === 'toeplitz' && c.bucket < bucketCount(s.config) && !s.config.reta.includes(c.bucket)) {
+    errors.push('bad-bucket');
+    if (s.remote !== null) errors.push('exhausted');
+  }
   if (errors.length > 0) {
     const error = choose('error', errors, (o) => (o.ok ? undefined : (o.error as (typeof errors)[number])));
     return { ok: false, error };

@@ -157,6 +157,12 @@ describe('rss-ports config validation', () => {
     expect(configSchema.parse({ family: 'ipv6' }).localAddress).toBe('2001:db8::1');
     expect(configSchema.parse({ key: '6d5a56da 255b0ec2' }).key).toBe('6d5a56da255b0ec2');
   });
+  it('infers what a reader leaves out: the family from the local address, retaSize from the RETA, a 0x key', () => {
+    expect(configSchema.parse({ localAddress: '2001:db8::1' }).family).toBe('ipv6');
+    expect(configSchema.parse({ reta: [0, 1, 1, 0] }).retaSize).toBe(4);
+    expect(configSchema.parse({ key: `0x${DEFAULT_KEY.replace(/\s/g, '')}` }).key).toBe(configSchema.parse({}).key);
+  });
+
   it('names the offending field', () => {
     expect(bad({ key: 'xyz' }, 'config.key')).toMatch(/hex/);
     expect(bad({ key: 'abc' }, 'config.key')).toMatch(/hex/);
@@ -167,7 +173,7 @@ describe('rss-ports config validation', () => {
     expect(bad({ retaSize: 4, reta: [0, 1] }, 'config.reta')).toMatch(/entries/);
     expect(bad({ portRange: [70000, 70001] }, 'config.portRange[0]')).toMatch(/port/);
     expect(bad({ portRange: [100, 99] }, 'config.portRange')).toMatch(/low <= high/);
-    expect(bad({ localAddress: '2001:db8::1' }, 'config.localAddress')).toMatch(/IPv4/);
+    expect(bad({ family: 'ipv4', localAddress: '2001:db8::1' }, 'config.localAddress')).toMatch(/IPv4/);
     expect(bad({ family: 'ipv6', localAddress: '10.0.0.1' }, 'config.localAddress')).toMatch(/IPv6/);
     expect(bad({ align: 'rss' }, 'config.align')).toBeTruthy();
     expect(bad({ cpus: 0 }, 'config.cpus')).toBeTruthy();
