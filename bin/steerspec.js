@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader: npm skips install scripts, so there is no build step.
+// Runs the TypeScript CLI through tsx's loaders: npm skips install scripts, so there is no build step.
+// Both hooks are registered so that an --adapter module loads whatever its folder's package.json says
+// (a .ts or .js file beside no package.json is CommonJS to Node, and goes through the CJS hook).
+import { register as registerCommonJs } from 'tsx/cjs/api';
 import { register } from 'tsx/esm/api';
 
 register();
+registerCommonJs();
 await import('../cli/main.ts');

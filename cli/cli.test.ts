@@ -1,7 +1,7 @@
 // The command line as a user meets it: exit codes, messages that name the file, step and field,
 // and counterexamples saved where they were asked to go.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -53,7 +53,7 @@ describe('steerspec replay', () => {
   it('exits 2 with the file and field named when a trace is malformed', async () => {
     const dir = scratchDir();
     const file = join(dir, 'bad.json');
-    await import('node:fs').then((fs) => fs.writeFileSync(file, trace([{ cmd: { op: 'connect', conn: 1, cpu: 500 } }])));
+    writeFileSync(file, trace([{ cmd: { op: 'connect', conn: 1, cpu: 500 } }]));
     const { code, out } = await run('replay', file);
     expect(code).toBe(2);
     expect(out).toContain(`${file}: steps[0].cmd.cpu: is out of range`);
@@ -67,6 +67,15 @@ describe('steerspec check', () => {
     const help = await run('check', '--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/--exec <command>/);
+  });
+
+  it('loads a TypeScript adapter module from a folder with no package.json', async () => {
+    const dir = scratchDir();
+    const file = join(dir, 'declines.ts');
+    writeFileSync(file, "type Name = string;\nexport function create(scheme: Name): null { return scheme === '' ? null : null; }\n");
+    const { code, out } = await run('check', '--adapter', file, '--scheme', 'reuserps', '--runs', '5');
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/every property SKIPPED: unsupported-scheme/);
   });
 
   it('passes a correct module and fails a buggy one with exit 1 and a saved trace', async () => {
