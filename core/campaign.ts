@@ -44,10 +44,11 @@ export async function runCampaign(options: CampaignOptions): Promise<PropertyRes
   const properties = options.properties ?? allProperties(scheme);
   const results: PropertyResult[] = [];
 
-  // The subject's capabilities, learnt from one instance with the default config.
+  // The subject's capabilities, learnt from one instance: of the default config, or else of the first
+  // generated config it takes (a kernel on 2 CPUs declines the default of 128).
   let capabilities;
   try {
-    capabilities = (await subject.start(scheme, scheme.config.parse({}))).capabilities;
+    capabilities = await probeCapabilities(options);
   } catch (e) {
     if (e instanceof Unsupported) {
       return properties.map((p) => resultOf(scheme, p, { status: 'skipped', runs: 0, reason: `${e.kind}: ${e.message}` }));
@@ -73,6 +74,20 @@ export async function runCampaign(options: CampaignOptions): Promise<PropertyRes
     results.push(await checkProperty(options, property, capabilities.hash));
   }
   return results;
+}
+
+async function probeCapabilities({ scheme, subject, seed }: CampaignOptions) {
+  const candidates = [scheme.config.parse({}), ...fc.sample(scheme.runs, { seed, numRuns: 20 }).map((r) => r.config)];
+  let declined: Unsupported | undefined;
+  for (const config of candidates) {
+    try {
+      return (await subject.start(scheme, config)).capabilities;
+    } catch (e) {
+      if (!(e instanceof Unsupported) || e.kind !== 'unsupported-config') throw e;
+      declined = e;
+    }
+  }
+  throw declined!;
 }
 
 async function checkProperty(options: CampaignOptions, property: Property, passHash: boolean): Promise<PropertyResult> {

@@ -33,8 +33,7 @@ import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.
 // ---- vocabulary ----
 
 export const configSchema = z.strictObject({
-  /** Default 2: the machine the kernel is checked on (the kernel adapter declines more CPUs than it can pin to). */
-  cpus: z.number().int().min(1).max(128).default(2),
+  cpus: z.number().int().min(1).max(128).default(128),
   /** net.ipv4.tcp_migrate_req */
   migrate: z.boolean().default(false),
   /** "cpu": the classic BPF program `A = cpu; return A` of reuseport_bpf_cpu.c, attached to the group. */
@@ -141,13 +140,22 @@ export function connectChoices(s: State, cpu: number, hash: number | undefined):
 }
 
 
+/**
+ * An SO_INCOMING_CPU at or past `cpus`: the kernel takes any value (it then never matches a CPU), and a
+ * `bad-cpu` check is just as fair a reading, so the model allows both. True iff this outcome rejects it.
+ */
+function incomingCpuRejected(s: State, incomingCpu: number, otherErrors: boolean, choose: Choose<Outcome>): boolean {
+  if (incomingCpu < s.config.cpus) return false;
+  return otherErrors || choose('SO_INCOMING_CPU past the CPUs', [false, true], (o) => !o.ok);
+}
+
 // ---- actions ----
 
 function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Choose<Outcome>): Outcome {
   const errors: ErrorOf<'register'>[] = [];
   if (memberOf(s, c.listener)) errors.push('duplicate-listener');
-  if (c.incomingCpu >= s.config.cpus) errors.push('bad-cpu');
   if (s.owner !== null && s.owner !== c.uid) errors.push('uid-mismatch');
+  if (incomingCpuRejected(s, c.incomingCpu, errors.length > 0, choose)) errors.push('bad-cpu');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
@@ -160,7 +168,7 @@ function setIncomingCpu(s: State, c: Extract<Command, { op: 'setIncomingCpu' }>,
   const listener = memberOf(s, c.listener);
   const errors: ErrorOf<'setIncomingCpu'>[] = [];
   if (!listener) errors.push('unknown-listener');
-  if (c.incomingCpu >= s.config.cpus) errors.push('bad-cpu');
+  if (incomingCpuRejected(s, c.incomingCpu, errors.length > 0, choose)) errors.push('bad-cpu');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
   listener!.incomingCpu = c.incomingCpu;
@@ -207,6 +215,8 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
+  // With no member at all, "refused" is just as true as the input error.
+  if (errors.length > 0 && s.members.length === 0) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
@@ -216,7 +226,12 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   const target = memberOf(s, listener)!;
   s.connections[c.conn] = { listener, cpu: c.cpu, accepted: false, ...(c.hash === undefined ? {} : { hash: c.hash }) };
   target.queue.push(c.conn);
-  return { ok: true, listener, local: target.incomingCpu === c.cpu };
+  // `local` is unsettled for Linux: SO_INCOMING_CPU matching the CPU (what impl/ reports), "always false" as in
+  // SO_REUSERPS's plain groups, or true when the CPU program chose by CPU. The model allows each.
+  const programChose = s.config.program === 'cpu' && c.cpu < s.members.length;
+  const readings = [target.incomingCpu === c.cpu, false, ...(programChose ? [true] : [])];
+  const local = choose('local', [...new Set(readings)], (o) => ('local' in o ? o.local : undefined));
+  return { ok: true, listener, local };
 }
 
 export const model: Model<Config, State, Command, Outcome> = {

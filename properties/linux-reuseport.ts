@@ -85,11 +85,12 @@ export const incomingCpuPreference: LinuxProperty = {
 
 export const localFlag: LinuxProperty = {
   name: 'local-flag',
-  rule: "true iff `local` says whether the chosen listener's SO_INCOMING_CPU equals the connecting CPU",
+  rule: "true iff `local` is true only when the chosen listener's SO_INCOMING_CPU equals the connecting CPU or the CPU program chose it (false is always a fair reading)",
   monitor: everyStep(({ before, cmd, outcome }) => {
-    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
-    const local = incomingOf(before, outcome.listener) === cmd.cpu;
-    return outcome.local === local ? null : `local is ${outcome.local} but listener ${outcome.listener} has SO_INCOMING_CPU ${incomingOf(before, outcome.listener)} and the CPU is ${cmd.cpu}`;
+    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || !outcome.local) return null;
+    const programChose = before.config.program === 'cpu' && cmd.cpu < before.members.length;
+    if (programChose || incomingOf(before, outcome.listener) === cmd.cpu) return null;
+    return `local is true but listener ${outcome.listener} has SO_INCOMING_CPU ${incomingOf(before, outcome.listener)}, the CPU is ${cmd.cpu}, and no program chose it`;
   }),
 };
 
