@@ -64,6 +64,9 @@ describe('steerspec check', () => {
   it('exits 2 on an unknown option, and 0 on --help', async () => {
     expect((await run('check', '--frobnicate')).code).toBe(2);
     expect((await run('check', '--runs', '0')).code).toBe(2);
+    const missing = await run('check', '--adapter', 'no/such/module.ts');
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/--adapter no\/such\/module\.ts: no such file/);
     const help = await run('check', '--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/--exec <command>/);

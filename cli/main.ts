@@ -3,7 +3,7 @@
 // faulted (verdict unknown).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
@@ -40,7 +40,10 @@ interface SubjectOptions {
 
 function subjectFrom(options: SubjectOptions): Subject {
   if (options.adapter && options.exec) throw new UsageError('give --adapter or --exec, not both');
-  if (options.adapter) return moduleSubject(resolve(options.adapter), options.adapter);
+  if (options.adapter) {
+    if (!existsSync(options.adapter)) throw new UsageError(`--adapter ${options.adapter}: no such file`);
+    return moduleSubject(resolve(options.adapter), options.adapter);
+  }
   if (options.exec) return processSubject(options.exec, { timeoutMs: options.timeout });
   return builtin;
 }

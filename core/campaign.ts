@@ -40,7 +40,7 @@ export interface CampaignOptions {
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<PropertyResult[]> {
-  const { scheme, subject } = options;
+  const { scheme } = options;
   const properties = options.properties ?? allProperties(scheme);
   const results: PropertyResult[] = [];
 

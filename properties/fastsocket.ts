@@ -214,7 +214,6 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
   const validCpu = fc.integer({ min: 0, max: config.cpus - 1 });
   const cpu = fc.oneof({ weight: 29, arbitrary: validCpu }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) });
   const localId = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 2, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }) });
-  const anyId = fc.integer({ min: 0, max: 5 });
   const worker = fc.integer({ min: 0, max: 3 });
   const conn = fc.integer({ min: 0, max: 12 });
   const spawn = fc.record({

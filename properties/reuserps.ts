@@ -15,11 +15,10 @@ import {
   type Outcome,
   type State,
 } from '../model/reuserps.ts';
-import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
+import { everyStep, whenever, type Corner, type Property, type Scheme } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
 import { noLostConnections } from './shared.ts';
 
-type T = Transition<Config, State, Command, Outcome>;
 type ReuserpsProperty = Property<Config, State, Command, Outcome>;
 
 
