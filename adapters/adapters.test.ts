@@ -50,14 +50,16 @@ describe('a misbehaving adapter is a verdict: exit 3, a clear message, the trace
     ['prints garbage', 'garbage', /protocol-error at step \d+ .*is not JSON: "<<< not json/],
   ])('when it %s', async (_what, mode, message) => {
     const dir = scratchDir();
-    const args = ['check', '--exec', `python3 adapters/fixtures/misbehaving.py ${mode}`, '--scheme', 'reuserps', '--timeout', '1500', '--runs', '20', '--traces', dir];
+    const log = join(dir, 'adapter.log');
+    const args = ['check', '--exec', `python3 adapters/fixtures/misbehaving.py ${mode}`, '--scheme', 'reuserps', '--timeout', '1500', '--runs', '20', '--traces', dir, '--log', log];
     const outcome = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root }).then(
       ({ stdout }) => ({ code: 0, out: stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
     );
     expect(outcome.code, outcome.out).toBe(3);
     expect(outcome.out).toMatch(message);
-    const saved = readdirSync(dir);
+    if (mode === 'crash') expect(readFileSync(log, 'utf8')).toMatch(/giving up/);
+    const saved = readdirSync(dir).filter((f) => f.endsWith('.json'));
     expect(saved.length).toBe(1);
     const trace = JSON.parse(readFileSync(join(dir, saved[0]), 'utf8'));
     // The fixture answers three commands of a run, then misbehaves on the fourth: that is the last step saved.

@@ -3,6 +3,7 @@
 // `init`. A reply that is not JSON, no reply before the deadline, or the process exiting become
 // AdapterFaults (protocol-error, timeout, crashed) with the evidence quoted.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AdapterFault } from '../core/runner.ts';
 import type { AnyScheme } from '../core/scheme.ts';
@@ -21,6 +22,8 @@ const STARTUP_MS = 10_000;
 
 export interface ProcessOptions {
   timeoutMs: number;
+  /** Where the program's whole stderr is appended (its log); without it only the last 8 KiB are kept, for messages. */
+  logFile?: string;
   /** Extra environment for the program. */
   env?: Record<string, string>;
 }
@@ -50,6 +53,7 @@ class Connection {
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_KEPT);
+      if (options.logFile) appendFileSync(options.logFile, chunk);
     });
     this.child.stdin.on('error', () => {}); // a dead reader shows up as the exit below
     this.child.on('error', (e) => this.died(`could not start: ${e.message}`));

@@ -36,6 +36,7 @@ interface SubjectOptions {
   adapter?: string;
   exec?: string;
   timeout: number;
+  log?: string;
 }
 
 function subjectFrom(options: SubjectOptions): Subject {
@@ -44,7 +45,7 @@ function subjectFrom(options: SubjectOptions): Subject {
     if (!existsSync(options.adapter)) throw new UsageError(`--adapter ${options.adapter}: no such file`);
     return moduleSubject(resolve(options.adapter), options.adapter);
   }
-  if (options.exec) return processSubject(options.exec, { timeoutMs: options.timeout });
+  if (options.exec) return processSubject(options.exec, { timeoutMs: options.timeout, logFile: options.log });
   return builtin;
 }
 
@@ -53,6 +54,7 @@ const subjectOptions = (command: Command) =>
     .option('--adapter <module>', 'check a module exporting create(scheme, config) instead of the built-in impl/')
     .option('--exec <command>', 'check a program speaking steerspec/1 (JSON lines on stdin/stdout)')
     .addOption(new Option('--timeout <ms>', 'deadline for each reply of an --exec program').default(2000).argParser(positiveInteger('--timeout')))
+    .option('--log <file>', "append an --exec program's stderr (its log) to this file")
     .option('--report <file.json>', 'also write the results as JSON');
 
 const program = new Command('steerspec')
