@@ -44,6 +44,21 @@ describe('the Python SO_REUSERPS example, through the process adapter', () => {
 });
 
 describe('a misbehaving adapter is a verdict: exit 3, a clear message, the trace saved', () => {
+  it('when it dies on a later init: the config that led to it is saved', async () => {
+    const dir = scratchDir();
+    const args = ['check', '--exec', 'python3 adapters/fixtures/misbehaving.py init-crash 3', '--scheme', 'reuserps', '--runs', '20', '--traces', dir];
+    const outcome = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root }).then(
+      ({ stdout }) => ({ code: 0, out: stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+    expect(outcome.code, outcome.out).toBe(3);
+    expect(outcome.out).toMatch(/crashed at init \(0 commands, not shrunk\): the process exited with code 4/);
+    const [saved] = readdirSync(dir);
+    const trace = JSON.parse(readFileSync(join(dir, saved), 'utf8'));
+    expect(trace.steps).toEqual([]);
+    expect(trace.config.cpus).toBeGreaterThan(0);
+  });
+
   it.each([
     ['hangs', 'hang', /timeout at step \d+ .*no reply to .* within 1500 ms/],
     ['crashes', 'crash', /crashed at step \d+ .*exited with code 3; stderr ends: "misbehaving\.py: giving up/],

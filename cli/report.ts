@@ -1,5 +1,5 @@
 // How results are shown: a table per scheme, failure details that say how to replay, and exit codes.
-import type { PropertyResult } from '../core/campaign.ts';
+import { whereIn, type PropertyResult } from '../core/campaign.ts';
 
 export const EXIT = { conforms: 0, failed: 1, usage: 2, fault: 3 } as const;
 
@@ -26,7 +26,7 @@ export function formatResults(results: PropertyResult[]): string {
     lines.push('');
     lines.push(`${r.status === 'fault' ? 'FAULT' : 'FAILED'} ${r.scheme}/${r.property}: ${r.rule}`);
     const shrunk = r.status === 'fault' || r.reason?.startsWith('not shrunk') ? 'not shrunk' : 'after shrinking';
-    if (r.failure) lines.push(`  ${r.failure.fault ?? 'violated'} at step ${r.failure.index} (${r.length} commands, ${shrunk}): ${r.failure.message}`);
+    if (r.failure) lines.push(`  ${r.failure.fault ?? 'violated'} at ${whereIn(r.failure)} (${r.length} commands, ${shrunk}): ${r.failure.message}`);
     else if (r.reason) lines.push(`  ${r.reason}`);
     if (r.trace) lines.push(`  saved: ${r.trace}`);
     if (r.replay) lines.push(`  replay: ${r.replay}`);

@@ -108,6 +108,12 @@ async function checkProperty(options: CampaignOptions, property: Property, passH
     try {
       instance = await subject.start(scheme, config);
     } catch (e) {
+      if (e instanceof AdapterFault) {
+        // The run's init itself failed: its config is the whole trace.
+        const result: RunResult = { steps: [], failure: { property: e.kind, index: -1, message: e.message, fault: e.kind } };
+        fault = faultResult(options, property, config, result, run);
+        return true;
+      }
       if (!(e instanceof Unsupported)) throw e;
       unsupported++;
       fc.pre(false);
@@ -128,16 +134,7 @@ async function checkProperty(options: CampaignOptions, property: Property, passH
     }
     if (!result.failure) return true;
     if (result.failure.fault) {
-      const trace = save(config, result);
-      fault = resultOf(scheme, property, {
-        status: 'fault',
-        runs: run,
-        failure: result.failure,
-        trace,
-        length: result.steps.length,
-        reason: `${result.failure.fault} at step ${result.failure.index}: ${result.failure.message}`,
-        replay: replayCommand(trace, subject),
-      });
+      fault = faultResult(options, property, config, result, run);
       return true;
     }
     firstSaved ??= save(config, result);
@@ -179,6 +176,25 @@ async function checkProperty(options: CampaignOptions, property: Property, passH
     length: last.result.steps.length,
     replay: replayCommand(trace, subject),
   });
+}
+
+/** Saves the trace that led to a fault, then describes it: the verdict is unknown. */
+function faultResult(options: CampaignOptions, property: Property, config: unknown, result: RunResult, runs: number): PropertyResult {
+  const trace = saveTrace(options.traceDir, traceOf(options.scheme, config, result, options.seed));
+  return resultOf(options.scheme, property, {
+    status: 'fault',
+    runs,
+    failure: result.failure,
+    trace,
+    length: result.steps.length,
+    reason: `${result.failure!.fault} at ${whereIn(result.failure!)}: ${result.failure!.message}`,
+    replay: replayCommand(trace, options.subject),
+  });
+}
+
+/** "step 3", or "init" for a fault before the first command (index -1). */
+export function whereIn(failure: Failure): string {
+  return failure.index < 0 ? 'init' : `step ${failure.index}`;
 }
 
 function traceOf(scheme: AnyScheme, config: unknown, result: RunResult, seed: number, path?: string): Trace {
