@@ -19,6 +19,11 @@ export interface PlantedBug<Config = any> {
   implementation(config: Config): Implementation;
 }
 
+/** A planted bug made of an implementation subclass with one method wrong. */
+export function plantedBug<Config>(name: string, caughtBy: string, Impl: new (config: Config) => Implementation): PlantedBug<Config> {
+  return { name, caughtBy, implementation: (config) => new Impl(config) };
+}
+
 export interface SchemeChecks {
   bugs: PlantedBug[];
   /** Runs per property for impl/ and the model (default 150). */
