@@ -19,7 +19,7 @@ const buggy = 'python3 adapters/fixtures/reuserps-buggy.py';
 describe('the Python SO_REUSERPS example, through the process adapter', () => {
   it('conforms to every property it can be held to (snapshot-matches-model is skipped, not passed)', async () => {
     const subject = processSubject(`cd ${root} && ${example}`, { timeoutMs: 5000 });
-    const results = await runCampaign({ scheme: reuserpsScheme, subject, runs: 60, seed: 42, traceDir: scratchDir() });
+    const { results } = await runCampaign({ scheme: reuserpsScheme, subject, runs: 60, seed: 42, traceDir: scratchDir() });
     await subject.close();
     expect(results.filter((r) => r.status !== 'passed' && r.status !== 'skipped').map((r) => r.property)).toEqual([]);
     expect(results.find((r) => r.property === 'snapshot-matches-model')?.status).toBe('skipped');
@@ -36,7 +36,7 @@ describe('the Python SO_REUSERPS example, through the process adapter', () => {
 
   it('catches the buggy copy with a shrunk trace', async () => {
     const subject = processSubject(`cd ${root} && ${buggy}`, { timeoutMs: 5000 });
-    const [result] = await runCampaign({ scheme: reuserpsScheme, subject, runs: 500, seed: 42, traceDir: scratchDir(), properties: [conformance] });
+    const { results: [result] } = await runCampaign({ scheme: reuserpsScheme, subject, runs: 500, seed: 42, traceDir: scratchDir(), properties: [conformance] });
     await subject.close();
     expect(result.status).toBe('failed');
     expect(result.length).toBeLessThanOrEqual(8);

@@ -7,7 +7,7 @@ import { appendFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AdapterFault } from '../core/runner.ts';
 import type { AnyScheme } from '../core/scheme.ts';
-import { checked, snapshotFits, Unsupported, type Subject } from '../core/subject.ts';
+import { checked, shellQuote, snapshotFits, Unsupported, type Subject } from '../core/subject.ts';
 import { show } from '../core/vocabulary.ts';
 
 export const PROTOCOL = 'steerspec/1';
@@ -142,7 +142,7 @@ class Connection {
 export function processSubject(command: string, options: ProcessOptions): Subject {
   let connection: Connection | undefined;
   return {
-    describe: `--exec ${JSON.stringify(command)}`,
+    describe: `--exec ${shellQuote(command)}${options.timeoutMs !== 2000 ? ` --timeout ${options.timeoutMs}` : ''}`,
     async start(scheme: AnyScheme, config: unknown) {
       const fresh = !connection?.alive;
       if (fresh) connection = new Connection(command, options);
@@ -165,6 +165,9 @@ export function processSubject(command: string, options: ProcessOptions): Subjec
     },
     async close() {
       await connection?.close();
+    },
+    abort() {
+      connection?.kill();
     },
   };
 }

@@ -3,6 +3,7 @@
 // steering decision alone, the model's connect, and a bare `slots[hash % count]` loop as the limit.
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { configSchema, model, type Command, type State } from '../model/dragonfly.ts';
+import { initialState } from '../core/relation.ts';
 import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, groupMax: 256 });
@@ -12,7 +13,7 @@ const BATCH = 1024;
 export default async function bench(): Promise<BenchSection> {
   const impl = new DragonflyImpl(config);
   for (const cmd of registrations) impl.apply(cmd);
-  let state: State = model.init(config);
+  let state: State = initialState(model, config);
   for (const cmd of registrations) model.step(state, cmd, onlyChoice);
 
   // The limit: the slot-sorted group as a typed array, one modulo and one read per packet.
@@ -58,7 +59,7 @@ export default async function bench(): Promise<BenchSection> {
       },
     },
   ]);
-  if (sink === -1) state = model.init(config); // keeps the loops from being optimized away
+  if (sink === -1) state = initialState(model, config); // keeps the loops from being optimized away
   return {
     title: 'dragonfly: connects per second on a warm group of 64 listeners, one per CPU',
     rates,

@@ -5,6 +5,7 @@
 // lookup (local table head, else multiply-shift into the global array) for reference.
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import { configSchema, model, type Command, type State } from '../model/fastsocket.ts';
+import { initialState } from '../core/relation.ts';
 import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, listenSpawn: 2 });
@@ -19,7 +20,7 @@ const BATCH = 1024;
 export default async function bench(): Promise<BenchSection> {
   const impl = new FastsocketImpl(config);
   for (const cmd of setup) impl.apply(cmd);
-  let state: State = model.init(config);
+  let state: State = initialState(model, config);
   for (const cmd of setup) model.step(state, cmd, onlyChoice);
 
   // The limit: a per-CPU local head, else floor(hash * 2 / 2^32) into two globals.
@@ -68,7 +69,7 @@ export default async function bench(): Promise<BenchSection> {
       },
     },
   ]);
-  if (sink === -1) state = model.init(config); // keeps the loops from being optimized away
+  if (sink === -1) state = initialState(model, config); // keeps the loops from being optimized away
   return {
     title: 'fastsocket: connects per second, 64 CPUs, 48 with a local listener',
     rates,

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processSubject } from '../adapters/process.ts';
+import { initialState } from '../core/relation.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import { configSchema, model, type Command, type State } from '../model/linux-reuseport.ts';
 import { linuxReuseportScheme } from '../properties/linux-reuseport.ts';
@@ -19,7 +20,7 @@ const BATCH = 1024;
 
 function warm(incoming: boolean) {
   const impl = new LinuxReuseportImpl(config);
-  const state: State = model.init(config);
+  const state: State = initialState(model, config);
   for (const cmd of group(incoming)) {
     impl.apply(cmd);
     model.step(state, cmd, onlyChoice);

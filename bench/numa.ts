@@ -5,6 +5,7 @@
 // steering decision alone on a parsed address, the model's connect, and a bare typed-array loop.
 import { NumaImpl, parseAddress } from '../impl/numa.ts';
 import { configSchema, model, type Command, type State } from '../model/numa.ts';
+import { initialState } from '../core/relation.ts';
 import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ domains: 4, groupMax: 256 });
@@ -24,7 +25,7 @@ const BATCH = 1024;
 export default async function bench(): Promise<BenchSection> {
   const impl = new NumaImpl(config);
   for (const cmd of setup) impl.apply(cmd);
-  let state: State = model.init(config);
+  let state: State = initialState(model, config);
   for (const cmd of setup) model.step(state, cmd, onlyChoice);
 
   // The limit: one group of 8 members per domain, picked by hash % 8.
@@ -69,7 +70,7 @@ export default async function bench(): Promise<BenchSection> {
       },
     },
   ]);
-  if (sink === -1) state = model.init(config); // keeps the loops from being optimized away
+  if (sink === -1) state = initialState(model, config); // keeps the loops from being optimized away
   return {
     title: 'numa: connects per second on a warm port (4 domains, 48 listeners, exact and wildcard addresses)',
     rates,

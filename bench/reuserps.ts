@@ -3,6 +3,7 @@
 // decision alone, the model's connect, and a bare typed-array round-robin loop as the limit.
 import { ReuserpsImpl } from '../impl/reuserps.ts';
 import { configSchema, model, type Command, type State } from '../model/reuserps.ts';
+import { initialState } from '../core/relation.ts';
 import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
 
 const config = configSchema.parse({ cpus: 64, slotsPerCpu: 8, policy: 'round-robin', fallback: 'refuse' });
@@ -19,7 +20,7 @@ const BATCH = 1024;
 export default async function bench(): Promise<BenchSection> {
   const impl = new ReuserpsImpl(config);
   for (const cmd of registrations) impl.apply(cmd);
-  let state: State = model.init(config);
+  let state: State = initialState(model, config);
   for (const cmd of registrations) model.step(state, cmd, onlyChoice);
 
   // The limit: per-CPU tables of 8 listener slots and a cursor, nothing else.
@@ -70,7 +71,7 @@ export default async function bench(): Promise<BenchSection> {
       },
     },
   ]);
-  if (sink === -1) state = model.init(config); // keeps the loops from being optimized away
+  if (sink === -1) state = initialState(model, config); // keeps the loops from being optimized away
   return {
     title: 'reuserps: connects per second on a warm 64-CPU table',
     rates,

@@ -7,4 +7,10 @@ import { register } from 'tsx/esm/api';
 
 register();
 registerCommonJs();
-await import('../cli/main.ts');
+try {
+  await import('../cli/main.ts');
+} catch (e) {
+  // The oracle itself could not start: exit 4, never a code a verdict uses.
+  console.error(`steerspec: internal error: ${e?.stack ?? e}`);
+  process.exit(4);
+}

@@ -77,8 +77,9 @@ describe('steerspec check', () => {
     const file = join(dir, 'declines.ts');
     writeFileSync(file, "type Name = string;\nexport function create(scheme: Name): null { return scheme === '' ? null : null; }\n");
     const { code, out } = await run('check', '--adapter', file, '--scheme', 'reuserps', '--runs', '5');
-    expect(code, out).toBe(0);
-    expect(out).toMatch(/every property SKIPPED: unsupported-scheme/);
+    // It loaded (it declined, rather than failing to load); declining is no pass: exit 3.
+    expect(code, out).toBe(3);
+    expect(out).toMatch(/every property SKIPPED: the subject declined: unsupported-scheme/);
   });
 
   it('passes a correct module and fails a buggy one with exit 1 and a saved trace', async () => {
@@ -91,5 +92,40 @@ describe('steerspec check', () => {
     const saved = readdirSync(dir);
     expect(saved.length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(dir, saved[0]), 'utf8')).found.property).toBeTruthy();
+  });
+});
+
+describe('steerspec judge', () => {
+  const log = (lines: unknown[]) => {
+    const file = join(scratchDir(), 'server.jsonl');
+    writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    return file;
+  };
+  const header = { scheme: 'reuserps', config: { cpus: 2, slotsPerCpu: 2 } };
+  const registered = { cmd: register, outcome: { ok: true } };
+
+  it('judges a JSON-lines log of a real system without running anything', async () => {
+    const conforming = log([header, registered, { cmd: { op: 'connect', conn: 5, cpu: 0, hash: 9 }, outcome: { ok: true, listener: 1, local: true } }]);
+    const ok = await run('judge', conforming);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toMatch(/1 conform, 0 fail/);
+    const wrong = log([header, registered, { cmd: { op: 'connect', conn: 5, cpu: 1, hash: 9 }, outcome: { ok: true, listener: 1, local: true } }]);
+    const bad = await run('judge', wrong);
+    expect(bad.code, bad.out).toBe(1);
+    expect(bad.out).toMatch(/conformance at step 1/);
+    const broken = log([header, { cmd: register }]);
+    const malformed = await run('judge', broken);
+    expect(malformed.code).toBe(2);
+    expect(malformed.out).toContain(`${broken}:2: outcome`);
+  });
+
+  it("judges a saved counterexample's observed history again, with the same verdict", async () => {
+    const dir = scratchDir();
+    const bad = await run('check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--property', 'conformance', '--runs', '300', '--seed', '7', '--traces', dir);
+    expect(bad.code, bad.out).toBe(1);
+    const saved = bad.out.match(/ {2}saved: (\S+)/)![1];
+    const judged = await run('judge', saved);
+    expect(judged.code, judged.out).toBe(1);
+    expect(judged.out).toMatch(/FAILED .*: conformance at step/);
   });
 });

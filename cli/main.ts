@@ -1,30 +1,35 @@
-// steerspec's command line: `check` runs property campaigns, `replay` replays traces, `schemes`
-// lists what is specified. Exit codes: 0 conforms, 1 a property failed, 2 bad usage, 3 the subject
-// faulted (verdict unknown).
+// steerspec's command line: `check` runs a campaign per scheme, `replay` replays traces on a subject,
+// `judge` judges recorded histories without one, `schemes` lists what is specified. The exit codes are
+// a contract (README, "Exit codes"): 0 conforms, 1 a property failed, 2 bad usage or a malformed input,
+// 3 the subject faulted or something required went unchecked, 4 the oracle failed, 130/143 interrupted.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runCampaign, type PropertyResult } from '../core/campaign.ts';
+import { runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
-import { builtin, Unsupported, type Subject } from '../core/subject.ts';
-import { InputError, show } from '../core/vocabulary.ts';
+import { builtin, shellQuote, type Subject } from '../core/subject.ts';
+import { TRACE_FORMAT } from '../core/trace.ts';
+import { InputError } from '../core/vocabulary.ts';
 import { moduleSubject } from '../adapters/module.ts';
-import { processSubject } from '../adapters/process.ts';
+import { PROTOCOL, processSubject } from '../adapters/process.ts';
 import { schemes } from '../schemes.ts';
-import { EXIT, exitCodeOf, formatResults, table } from './report.ts';
-import { replayFile } from './replay.ts';
+import { checkedDirectory, checkedFile, UsageError } from './paths.ts';
+import { describeFile, judgeFile, replayFile, verdictOf, type FileResult } from './replay.ts';
+import { EXIT, exitCodeOf, exitCodeOfFiles, formatCampaign, table } from './report.ts';
 
-class UsageError extends Error {}
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const DEFAULT_RUNS = 200;
+const DEFAULT_TIMEOUT = 2000;
 
 const positiveInteger = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} takes a whole number of at least 1.`);
   return n;
 };
-const integer = (value: string) => {
+const seedValue = (value: string) => {
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('takes a whole number.');
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) throw new InvalidArgumentError('takes a whole number from 0 to 4294967295.');
   return n;
 };
 const schemeName = (value: string, previous: string[] = []) => {
@@ -40,12 +45,16 @@ interface SubjectOptions {
 }
 
 function subjectFrom(options: SubjectOptions): Subject {
-  if (options.adapter && options.exec) throw new UsageError('give --adapter or --exec, not both');
-  if (options.adapter) {
-    if (!existsSync(options.adapter)) throw new UsageError(`--adapter ${options.adapter}: no such file`);
-    return moduleSubject(resolve(options.adapter), options.adapter);
+  if (options.adapter !== undefined && options.exec !== undefined) throw new UsageError('give --adapter or --exec, not both');
+  if (options.exec !== undefined && options.exec.trim() === '') throw new UsageError('--exec needs a command (it was empty)');
+  if (options.log !== undefined) checkedFile('--log', options.log, 'write');
+  if (options.adapter !== undefined) {
+    checkedFile('--adapter', options.adapter, 'read');
+    return moduleSubject(resolve(options.adapter), options.adapter, { timeoutMs: options.timeout, logFile: options.log });
   }
-  if (options.exec) return processSubject(options.exec, { timeoutMs: options.timeout, logFile: options.log });
+  if (options.exec !== undefined) {
+    return processSubject(options.exec, { timeoutMs: options.timeout, logFile: options.log });
+  }
   return builtin;
 }
 
@@ -53,128 +62,194 @@ const subjectOptions = (command: Command) =>
   command
     .option('--adapter <module>', 'check a module exporting create(scheme, config) instead of the built-in impl/')
     .option('--exec <command>', 'check a program speaking steerspec/1 (JSON lines on stdin/stdout)')
-    .addOption(new Option('--timeout <ms>', 'deadline for each reply of an --exec program').default(2000).argParser(positiveInteger('--timeout')))
-    .option('--log <file>', "append an --exec program's stderr (its log) to this file")
-    .option('--report <file.json>', 'also write the results as JSON');
+    .addOption(new Option('--timeout <ms>', 'deadline for each reply of an --exec program or --adapter module').default(DEFAULT_TIMEOUT).argParser(positiveInteger('--timeout')))
+    .option('--log <file>', "append the stderr (its log) of an --exec program or --adapter module to this file");
 
 const program = new Command('steerspec')
   .description('An executable specification of socket steering and a conformance oracle for its implementations.')
+  .version(`${version} (traces ${TRACE_FORMAT}, protocol ${PROTOCOL})`, '-V, --version')
   .exitOverride()
   .showHelpAfterError('(run with --help for usage)');
+
+/** Stops a campaign on SIGINT/SIGTERM: the subject is killed, what was found is saved and shown. */
+function interrupts(subject: Subject) {
+  const state: { signal?: 'SIGINT' | 'SIGTERM' } = {};
+  const on = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    if (state.signal) process.exit(EXIT[signal]); // a second interrupt: leave now
+    state.signal = signal;
+    subject.abort?.();
+  };
+  const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  return state;
+}
+
+/** A progress bar on a terminal; elsewhere (CI logs) a line every few seconds. */
+function progress(scheme: string) {
+  if (process.stderr.isTTY) {
+    const bar = new SingleBar({ format: `  ${scheme} [{bar}] {value}/{total} runs`, clearOnComplete: true, hideCursor: true });
+    let started = false;
+    return {
+      update: (run: number, of: number) => {
+        if (!started) bar.start(of, 0);
+        started = true;
+        bar.update(Math.min(run, of));
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let last = Date.now();
+  return {
+    update: (run: number, of: number) => {
+      if (Date.now() - last < 5000) return;
+      last = Date.now();
+      console.error(`${scheme} ${run}/${of} runs`);
+    },
+    stop: () => {},
+  };
+}
 
 subjectOptions(
   program
     .command('check')
-    .description('run the property campaign of each scheme against an implementation (default: the built-in impl/)')
+    .description('run the campaign of each scheme against an implementation (default: the built-in impl/)')
     .option('--scheme <name>', 'a scheme to check; repeat for several (default: all)', schemeName)
-    .option('--property <name>', 'only this property; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option('--runs <n>', 'generated runs per property').default(200).argParser(positiveInteger('--runs')))
-    .option('--seed <s>', 'seed for the generators (default: new each time, printed)', integer)
-    .option('--traces <dir>', 'where counterexamples are saved', 'traces/new'),
+    .option('--property <name>', 'only this property (conformance is always checked); repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--runs <n>', 'generated runs per scheme').default(DEFAULT_RUNS).argParser(positiveInteger('--runs')))
+    .option('--seed <s>', 'seed for the generators, 0..4294967295 (default: new each time, printed)', seedValue)
+    .option('--path <path>', "fast-check's path to one run of one scheme (printed beside a failure): replays that run and shrinks it")
+    .option('--traces <dir>', 'where counterexamples are saved', 'traces/new')
+    .option('--report <file.json>', 'also write the results as JSON'),
 ).action(async (options) => {
   const subject = subjectFrom(options);
+  const traceDir = checkedDirectory('--traces', options.traces);
+  if (options.report !== undefined) checkedFile('--report', options.report, 'write');
   const seed: number = options.seed ?? (Date.now() ^ (process.pid << 8)) >>> 0;
   const chosen: AnyScheme[] = (options.scheme ?? [...schemes.keys()]).map((name: string) => schemes.get(name)!);
+  if (options.path !== undefined && chosen.length !== 1) throw new UsageError('--path names a run of one scheme: give exactly one --scheme');
+  if (options.path !== undefined && !/^\d+(:\d+)*$/.test(options.path)) throw new UsageError(`--path ${options.path}: a path is numbers separated by colons, as printed beside a failure`);
   const wanted: string[] | undefined = options.property;
   if (wanted) {
     const known = new Set(chosen.flatMap((s) => allProperties(s).map((p) => p.name)));
     const unknown = wanted.filter((p) => !known.has(p));
     if (unknown.length) throw new UsageError(`unknown property ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  console.log(`steerspec check: seed ${seed}, ${options.runs} runs per property${subject.describe ? `, subject ${subject.describe}` : ''}`);
-  const bar = process.stderr.isTTY ? new SingleBar({ format: '  {scheme}/{property} [{bar}] {value}/{total}', clearOnComplete: true, hideCursor: true }) : undefined;
-  const all: PropertyResult[] = [];
+
+  /** The command that makes the same check; with a result, the one that makes just its failing run. */
+  const rerun = (r?: PropertyResult) => {
+    const words = ['npx steerspec check', subject.describe];
+    const names = r ? [r.scheme] : (options.scheme ?? []);
+    words.push(...names.map((s: string) => `--scheme ${s}`));
+    words.push(...(r ? [`--property ${r.property}`] : (wanted ?? []).map((p) => `--property ${p}`)));
+    words.push(`--runs ${options.runs}`, `--seed ${seed}`);
+    if (r?.path ?? options.path) words.push(`--path ${r?.path ?? options.path}`);
+    if (options.traces !== 'traces/new') words.push(`--traces ${shellQuote(options.traces)}`);
+    return words.filter(Boolean).join(' ');
+  };
+
+  console.log(`steerspec check: seed ${seed}, ${options.runs} runs per scheme${subject.describe ? `, subject ${subject.describe}` : ''}`);
+  const interrupted = interrupts(subject);
+  const campaigns: CampaignResult[] = [];
   try {
     for (const scheme of chosen) {
+      if (interrupted.signal) break;
       const properties = allProperties(scheme).filter((p) => !wanted || wanted.includes(p.name));
-      if (properties.length === 0) continue;
-      let current = '';
-      const results = await runCampaign({
+      if (wanted && properties.length === 0) continue;
+      const bar = progress(scheme.name);
+      const campaign = await runCampaign({
         scheme,
         subject,
         runs: options.runs,
         seed,
-        traceDir: resolve(options.traces),
+        ...(options.path ? { path: options.path } : {}),
+        traceDir,
         properties,
-        onProgress: (property, run, of) => {
-          if (!bar) return;
-          if (property !== current) {
-            if (current) bar.stop();
-            current = property;
-            bar.start(of, 0, { scheme: scheme.name, property });
-          }
-          bar.update(Math.min(run, of));
-        },
-      });
-      bar?.stop();
-      all.push(...results);
-      const reasons = new Set(results.map((r) => (r.status === 'skipped' ? r.reason : undefined)));
-      const declined = reasons.size === 1 && !reasons.has(undefined);
-      console.log(`\n${scheme.name} — ${scheme.summary}\n${declined ? `every property SKIPPED: ${[...reasons][0]}` : formatResults(results)}`);
+        onProgress: bar.update,
+        stopped: () => interrupted.signal !== undefined,
+      }).finally(bar.stop);
+      campaigns.push(campaign);
+      console.log(`\n${scheme.name} — ${scheme.summary}\n${formatCampaign(campaign, rerun)}`);
+      for (const { trace, error } of campaign.unsaved) console.error(`steerspec: could not save a trace (${error}); here it is whole:\n${JSON.stringify(trace)}`);
     }
   } finally {
-    bar?.stop();
     await subject.close();
   }
-  const code = exitCodeOf(all.map((r) => r.status));
+  const all = campaigns.flatMap((c) => c.results);
+  const code = interrupted.signal ? EXIT[interrupted.signal] : exitCodeOf(all);
   const count = (s: string) => all.filter((r) => r.status === s).length;
+  const runs = campaigns.reduce((n, c) => n + c.runs, 0);
+  const steps = campaigns.reduce((n, c) => n + c.steps, 0);
   console.log(
-    `\n${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('not-run')} not run` +
-      ` — seed ${seed} (rerun: npx steerspec check --seed ${seed}${options.scheme ? options.scheme.map((s: string) => ` --scheme ${s}`).join('') : ''})`,
+    `\n${interrupted.signal ? `INTERRUPTED (${interrupted.signal}): partial results. ` : ''}` +
+      `${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors` +
+      ` — ${runs} runs, ${steps} steps, seed ${seed}, exit ${code}\nrerun: ${rerun()}`,
   );
-  if (options.report) writeFileSync(options.report, `${JSON.stringify({ seed, subject: subject.describe || 'impl/', exitCode: code, results: all }, null, 2)}\n`);
+  if (options.report !== undefined) {
+    const report = { seed, subject: subject.describe || 'impl/', exitCode: code, interrupted: interrupted.signal ?? null, rerun: rerun(), schemes: campaigns };
+    writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
+  }
   process.exitCode = code;
 });
+
+/** replay and judge: each file on its own; a malformed one is reported and the others still run. */
+async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<FileResult>, report?: string): Promise<number> {
+  const results: FileResult[] = [];
+  for (const file of files) results.push(await judgeOne(file));
+  const rows = [['file', 'steps', 'status', 'detail']];
+  for (const r of results) {
+    const detail = r.property !== undefined ? `${r.property} at step ${r.step}` : r.status === 'conforms' ? (r.skipped ? `skipped: ${r.skipped.join(', ')}` : '') : (r.message ?? '');
+    rows.push([r.file, r.steps === undefined ? '-' : String(r.steps), r.status.toUpperCase(), detail]);
+  }
+  console.log(table(rows));
+  const details = results.filter((r) => r.status !== 'conforms').map(describeFile);
+  if (details.length) console.log(`\n${details.join('\n\n')}`);
+  const count = (s: FileResult['status']) => results.filter((r) => r.status === s).length;
+  const code = exitCodeOfFiles(results.map((r) => r.status));
+  console.log(`\n${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors — exit ${code}`);
+  if (report !== undefined) writeFileSync(report, `${JSON.stringify({ exitCode: code, files: results }, null, 2)}\n`);
+  return code;
+}
 
 subjectOptions(
   program
     .command('replay')
     .description('replay trace files against an implementation (default: the built-in impl/)')
-    .argument('<file...>', 'trace files (steerspec-trace/1)'),
+    .argument('<file...>', `trace files (${TRACE_FORMAT})`)
+    .option('--report <file.json>', 'also write the verdict of every file as JSON'),
 ).action(async (files: string[], options) => {
   const subject = subjectFrom(options);
-  const rows = [['trace', 'steps', 'status', 'detail']];
-  const statuses: PropertyResult['status'][] = [];
-  const details: string[] = [];
+  if (options.report !== undefined) checkedFile('--report', options.report, 'write');
   try {
-    for (const file of files) {
-      try {
-        const result = await replayFile(file, subject);
-        const f = result.failure;
-        const status = f ? (f.fault ? 'fault' : 'failed') : 'passed';
-        statuses.push(status);
-        rows.push([file, String(result.trace.commands.length), status.toUpperCase(), f ? `${f.property} at step ${f.index}` : result.skipped.length ? `skipped: ${result.skipped.join(', ')}` : '']);
-        if (f) {
-          const step = result.steps[f.index];
-          details.push(
-            `${status === 'fault' ? 'FAULT' : 'FAILED'} ${file}: ${f.property} at step ${f.index}\n  command: ${show(step?.cmd)}\n` +
-              `${step && 'outcome' in step ? `  outcome: ${show(step.outcome)}\n` : ''}  ${f.message}`,
-          );
-        }
-      } catch (e) {
-        if (e instanceof Unsupported) {
-          rows.push([file, '-', 'SKIPPED', `${e.kind}: ${e.message}`]);
-          statuses.push('skipped');
-        } else throw e;
-      }
-    }
+    process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => replayFile(file, subject)), options.report);
   } finally {
     await subject.close();
   }
-  console.log(table(rows));
-  if (details.length) console.log(`\n${details.join('\n\n')}`);
-  const code = exitCodeOf(statuses);
-  if (options.report) writeFileSync(options.report, `${JSON.stringify({ exitCode: code, traces: rows.slice(1) }, null, 2)}\n`);
-  process.exitCode = code;
 });
 
 program
+  .command('judge')
+  .description("judge recorded histories against the model, running nothing: traces' observed outcomes, or JSON-lines logs (.jsonl)")
+  .argument('<file...>', `traces with "observed" (${TRACE_FORMAT}) or logs (.jsonl)`)
+  .option('--report <file.json>', 'also write the verdict of every file as JSON')
+  .action(async (files: string[], options) => {
+    if (options.report !== undefined) checkedFile('--report', options.report, 'write');
+    process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => judgeFile(file)), options.report);
+  });
+
+program
   .command('schemes')
-  .description('list the specified schemes and their properties')
+  .description('list the specified schemes: their readings, freedoms and properties')
   .action(() => {
     for (const scheme of schemes.values()) {
       console.log(`${scheme.name} — ${scheme.summary}`);
-      for (const p of allProperties(scheme)) console.log(`  ${p.name}${p.needs ? ` (needs ${p.needs.join(', ')})` : ''}: ${p.rule}`);
+      console.log('  readings (an implementation picks one option and keeps it for a whole run):');
+      for (const r of scheme.readings) console.log(`    ${r.name} [${r.options.map((o) => JSON.stringify(o)).join(' | ')}]: ${r.meaning}`);
+      if (scheme.readings.length === 0) console.log('    none');
+      console.log('  freedoms (may differ at every step):');
+      for (const f of scheme.freedoms) console.log(`    ${f.name}: ${f.meaning}`);
+      console.log('  properties:');
+      for (const p of allProperties(scheme)) console.log(`    ${p.name}${p.needs ? ` (needs ${p.needs.join(', ')})` : ''}: ${p.rule}`);
     }
   });
 
@@ -187,7 +262,8 @@ try {
     console.error(`steerspec: ${e.message}`);
     process.exitCode = EXIT.usage;
   } else {
-    throw e;
+    console.error(`steerspec: internal error: ${(e as Error).stack ?? e}`);
+    process.exitCode = EXIT.oracle;
   }
 }
 // Leave even if an adapter's process left a handle open; stdout is synchronous on pipes and files.

@@ -1,90 +1,222 @@
 // A model is a relation between (state, command) and the outcomes the spec allows.
-// Each scheme writes it once, as a step that takes every free choice through `choose`;
-// this file derives from that step the set of allowed outcomes, the membership test
-// for an observed outcome, and the next state for it.
+// Each scheme writes it once: `init` takes every *reading* (an interpretation an implementation picks
+// once, for a whole run) through `read`, and `step` takes every *freedom* (a choice that may differ at
+// every step) through `choose`. This file derives from those two functions what the oracle follows:
+// the set of model states consistent with everything observed so far, as Knossos and Porcupine do.
+// After each observed outcome the next set is every state reachable by a choice sequence producing
+// exactly that outcome; the outcome is allowed iff that set is not empty. A history that needs two
+// readings empties the set, because a reading is chosen once, in `init`, and lives in the state.
+import { Journal, raw } from './journal.ts';
 import { canonical, sameValue, show } from './vocabulary.ts';
 
 /**
- * A choice the spec leaves open. `readBack` says where an outcome reveals which option
- * was taken (e.g. `o => o.listener`), so an observed outcome can steer the model through
- * its choices in one pass instead of a search over every combination.
+ * A freedom the spec leaves open at this step. `readBack` may say where an outcome reveals which
+ * option was taken (e.g. `o => o.listener`): a pruning hint that lets an observed outcome steer the
+ * model in one pass. It can never cause a rejection: when it names no single option, every option is tried.
  */
-export type Choose<Out> = <T>(what: string, options: readonly T[], readBack: (outcome: Out) => T | undefined) => T;
+export type Choose<Out> = <T>(freedom: string, options: readonly T[], readBack?: (outcome: Out) => T | undefined) => T;
+
+/** A reading the spec leaves open, fixed for a whole run. */
+export type Read = <T>(reading: string, options: readonly T[]) => T;
 
 export interface Model<Config, State, Cmd, Out> {
-  init(config: Config): State;
+  /** The state before any command; every reading is taken here, through `read`, and kept in the state. */
+  init(config: Config, read: Read): State;
   /** Performs `cmd` on `state`, which it may mutate, and returns the outcome. */
   step(state: State, cmd: Cmd, choose: Choose<Out>): Out;
 }
 
-export type Verdict<State, Out> =
-  | { allowed: true; next: State }
-  | { allowed: false; why: string; examples: Out[] };
-
-class OutsideTheRelation extends Error {}
-
-/** True iff the model allows `outcome` for `cmd` in `state`; also returns the state after it. */
-export function judge<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, state: S, cmd: Cmd, outcome: Out): Verdict<S, Out> {
-  const next = structuredClone(state);
-  const follow: Choose<Out> = (what, options, readBack) => {
-    if (options.length === 0) throw new Error(`model bug: no option for ${what}`);
-    if (options.length === 1) return options[0];
-    const wanted = readBack(outcome);
-    const match = options.find((o) => sameValue(o, wanted));
-    if (match === undefined) throw new OutsideTheRelation(`${what} ${show(wanted)} is not one of ${show(options)}`);
-    return match;
-  };
-  let produced: Out;
-  try {
-    produced = model.step(next, cmd, follow);
-  } catch (e) {
-    if (!(e instanceof OutsideTheRelation)) throw e;
-    return { allowed: false, why: e.message, examples: allowedOutcomes(model, state, cmd, 4) };
-  }
-  if (sameValue(produced, outcome)) return { allowed: true, next };
-  return { allowed: false, why: `the spec gives ${show(produced)}`, examples: allowedOutcomes(model, state, cmd, 4) };
+/** One member of the state set, and the readings it was started under. */
+export interface Branch<S> {
+  state: S;
+  readings: Readonly<Record<string, unknown>>;
+  /** Which combination of readings (0..): branches of one origin share a history property's memory. */
+  origin: number;
 }
 
-/** The set of allowed outcomes (up to `limit` of them), by walking every combination of choices. */
-export function allowedOutcomes<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, state: S, cmd: Cmd, limit = 256): Out[] {
-  const found = new Map<string, Out>();
+/** A move of one branch: the state before (valid until the next step) and the branch after. */
+export interface Move<S> {
+  before: S;
+  after: Branch<S>;
+}
+
+class ModelBug extends Error {}
+
+/** Every start state: one per combination of readings. */
+export function initialStates<C, S>(model: Model<C, S, any, any>, config: C): Branch<S>[] {
+  const branches: Branch<S>[] = [];
+  forEachPath((choose) => {
+    const readings: Record<string, unknown> = {};
+    const state = model.init(config, (reading, options) => (readings[reading] = choose(reading, options)));
+    branches.push({ state, readings, origin: branches.length });
+    return 'missed';
+  });
+  return branches;
+}
+
+/** One start state, with each reading taken by `pick` (default: the first option). */
+export function initialState<C, S>(model: Model<C, S, any, any>, config: C, pick: (count: number) => number = () => 0): S {
+  return model.init(config, (_reading, options) => options[pick(options.length)]);
+}
+
+/**
+ * Runs `attempt` once for every path through the choices it makes, depth first: each call to `choose`
+ * past the current prefix takes option 0 and queues the others, or takes the option `hint` names and
+ * defers the others, which are tried only if no path is `found`. `more(matched)` tells an attempt
+ * whether another path will follow it. `attempt` returns 'stop' to end the walk early.
+ */
+type Chooser = <T>(what: string, options: readonly T[], hint?: () => T | undefined) => T;
+function forEachPath(attempt: (choose: Chooser, more: (matched: boolean) => boolean) => 'stop' | 'found' | 'missed'): void {
   const pending: number[][] = [[]];
-  while (pending.length > 0 && found.size < limit) {
-    const prefix = pending.pop()!;
+  const deferred: number[][] = [];
+  let anyFound = false;
+  const more = (matched: boolean) => pending.length > 0 || (!anyFound && !matched && deferred.length > 0);
+  while (pending.length > 0 || (!anyFound && deferred.length > 0)) {
+    const prefix = pending.length > 0 ? pending.pop()! : deferred.pop()!;
     const taken: number[] = [];
-    const walk: Choose<Out> = (what, options) => {
+    const choose: Chooser = (what, options, hint) => {
+      if (options.length === 0) throw new ModelBug(`model bug: no option for ${what}`);
       const depth = taken.length;
-      if (depth >= prefix.length) {
-        for (let k = options.length - 1; k >= 1; k--) pending.push([...taken, k]);
+      let index: number;
+      if (depth < prefix.length) index = prefix[depth];
+      else {
+        index = hintedIndex(options, hint?.());
+        for (let k = options.length - 1; k >= 0; k--) {
+          if (index >= 0 && k !== index) deferred.push([...taken, k]);
+          else if (index < 0 && k >= 1) pending.push([...taken, k]);
+        }
+        if (index < 0) index = 0;
       }
-      const index = depth < prefix.length ? prefix[depth] : 0;
       taken.push(index);
       return options[index];
     };
-    const outcome = model.step(structuredClone(state), cmd, walk);
-    found.set(canonical(outcome), outcome);
+    const result = attempt(choose, more);
+    if (result === 'stop') return;
+    if (result === 'found') anyFound = true;
+  }
+}
+
+/** The one option equal to `wanted`, or -1 when it names none or several. */
+function hintedIndex<T>(options: readonly T[], wanted: T | undefined): number {
+  if (wanted === undefined) return -1;
+  let found = -1;
+  for (let i = 0; i < options.length; i++) {
+    const equal = typeof wanted === 'object' ? sameValue(options[i], wanted) : options[i] === wanted;
+    if (equal) {
+      if (found >= 0) return -1;
+      found = i;
+    }
+  }
+  return found;
+}
+
+/** A plain copy of an outcome the model returned (it may hold views of the state). */
+const detach = <T>(outcome: T): T => (outcome === undefined ? outcome : JSON.parse(JSON.stringify(outcome)));
+
+/**
+ * Follows `cmd` with the observed `outcome` from every branch of `set`: the moves that produce exactly
+ * that outcome. The states of `set` are advanced in place (a branch with one way forward is never copied);
+ * a branch with several ways forward is copied once per way. Empty iff the outcome is not allowed.
+ */
+export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Move<S>[] {
+  const moves: Move<S>[] = [];
+  for (const branch of set) {
+    const root = raw(branch.state) as S & object;
+    let original: S | undefined;
+    const found: S[] = [];
+    forEachPath((choose, more) => {
+      const journal = new Journal();
+      let produced: Out;
+      try {
+        produced = model.step(journal.draft(root), cmd, (what, options, readBack) => choose(what, options, readBack && (() => readBack(outcome))));
+      } catch (e) {
+        journal.undo();
+        throw e;
+      }
+      const match = sameValue(produced, outcome);
+      if (match && !more(true) && original === undefined) {
+        // The only way forward: keep the state as it now is, and show its past through the journal.
+        moves.push({ before: journal.before(root), after: { ...branch, state: root } });
+        return 'found';
+      }
+      if (match) found.push(structuredClone(root));
+      journal.undo();
+      original ??= more(match) ? structuredClone(root) : root;
+      return match ? 'found' : 'missed';
+    });
+    const distinct = found.length > 1 ? [...new Map(found.map((s) => [canonical(s), s])).values()] : found;
+    for (const state of distinct) moves.push({ before: original!, after: { ...branch, state } });
+  }
+  return dedupe(moves);
+}
+
+/** Moves that reach the same state from one origin are one member of the set. */
+function dedupe<S>(moves: Move<S>[]): Move<S>[] {
+  const perOrigin = new Map<number, number>();
+  for (const m of moves) perOrigin.set(m.after.origin, (perOrigin.get(m.after.origin) ?? 0) + 1);
+  if ([...perOrigin.values()].every((n) => n === 1)) return moves;
+  const seen = new Set<string>();
+  return moves.filter((m) => {
+    if (perOrigin.get(m.after.origin) === 1) return true;
+    const key = `${m.after.origin}:${canonical(m.after.state)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The distinct allowed outcomes (up to `limit`) from any branch of `set`, by walking every combination of choices. */
+export function allowedOutcomes<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: S | readonly Branch<S>[], cmd: Cmd, limit = 256): Out[] {
+  const states = Array.isArray(set) && (set.length === 0 || isBranch(set[0])) ? (set as Branch<S>[]).map((b) => b.state) : [set as S];
+  const found = new Map<string, Out>();
+  for (const state of states) {
+    const root = raw(state) as S & object;
+    forEachPath((choose) => {
+      const journal = new Journal();
+      try {
+        const outcome = detach(model.step(journal.draft(root), cmd, (what, options) => choose(what, options)));
+        found.set(canonical(outcome), outcome);
+      } finally {
+        journal.undo();
+      }
+      return found.size < limit ? 'missed' : 'stop';
+    });
+    if (found.size >= limit) break;
   }
   return [...found.values()];
 }
 
-/** One allowed outcome and its next state, with each choice made by `pick`. */
-export function stepWith<C, S, Cmd, Out>(
-  model: Model<C, S, Cmd, Out>,
-  state: S,
-  cmd: Cmd,
-  pick: (count: number) => number = () => 0,
-): { outcome: Out; next: S } {
-  const next = structuredClone(state);
+function isBranch(value: unknown): value is Branch<unknown> {
+  return value !== null && typeof value === 'object' && 'origin' in value && 'readings' in value && 'state' in value;
+}
+
+export type Verdict<S, Out> = { allowed: true; next: Branch<S>[] } | { allowed: false; why: string; examples: Out[] };
+
+/** Judges one observed outcome against a state set: the next set, or why it is empty. Advances `set` in place. */
+export function judge<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: S | Branch<S>[], cmd: Cmd, outcome: Out): Verdict<S, Out> {
+  const branches: Branch<S>[] = Array.isArray(set) && (set.length === 0 || isBranch(set[0])) ? (set as Branch<S>[]) : [{ state: set as S, readings: {}, origin: 0 }];
+  const moves = observe(model, branches, cmd, outcome);
+  if (moves.length > 0) return { allowed: true, next: moves.map((m) => m.after) };
+  const examples = allowedOutcomes(model, branches, cmd, 4);
+  const readings = branches.length > 1 ? ` under any of the ${branches.length} states the history so far allows` : '';
+  return { allowed: false, why: `no choice the spec leaves open gives ${show(outcome)}${readings}`, examples };
+}
+
+/** One allowed outcome and a fresh next state, with each freedom taken by `pick`; `state` is left as it was. */
+export function stepWith<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, state: S, cmd: Cmd, pick: (count: number) => number = () => 0): { outcome: Out; next: S } {
+  const next = structuredClone(raw(state));
   const outcome = model.step(next, cmd, (_what, options) => options[pick(options.length)]);
-  return { outcome, next };
+  return { outcome: detach(outcome), next };
 }
 
 /** Reports one of the applicable errors (the spec does not rank them), or undefined when none applies. */
 export function oneOf<E extends string, Out>(errors: E[], choose: Choose<Out>): { ok: false; error: E } | undefined {
   if (errors.length === 0) return undefined;
-  const error = choose('error', [...new Set(errors)], (o) => {
+  const error = choose('which error', [...new Set(errors)], (o) => {
     const outcome = o as { ok: boolean; error?: E };
     return outcome.ok ? undefined : outcome.error;
   });
   return { ok: false, error };
 }
+
+export { ModelBug };

@@ -1,8 +1,11 @@
-// Runs one command sequence on an implementation and the model side by side, and checks
-// the properties after every step. Used by the campaign, trace replay and the tests alike.
-import { judge } from './relation.ts';
-import { conformance, snapshotMatchesModel, type AnyScheme, type Implementation, type Property } from './scheme.ts';
-import { sameValue, show } from './vocabulary.ts';
+// Runs one command sequence on an implementation beside the model and checks every selected property
+// on every step. The model side is a state set (core/relation.ts): conformance holds while the set is
+// not empty, whatever was selected. Properties are checked on the implementation's snapshot when it has
+// one, else on the model's states: a state property on every member of the set, a history property
+// (one with memory) once per reading. Each property counts the steps it was really evaluated on.
+import { allowedOutcomes, initialStates, judge, observe, type Branch, type Move } from './relation.ts';
+import { conformance, isStateProperty, snapshotMatchesModel, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
+import { InputError, sameValue, show } from './vocabulary.ts';
 
 /** The implementation broke the protocol, hung, or died: the verdict is unknown. */
 export class AdapterFault extends Error {
@@ -18,6 +21,7 @@ export class AdapterFault extends Error {
 export interface Failure {
   /** The property violated, `expect` for a trace whose expectation the model rejects, or the fault kind. */
   property: string;
+  /** The step (0-based); -1 for a fault at init. */
   index: number;
   message: string;
   fault?: AdapterFault['kind'];
@@ -26,9 +30,14 @@ export interface Failure {
 export interface RunResult {
   /** The steps that ran, with the implementation's outcomes (the faulting command last, without one). */
   steps: { cmd: unknown; outcome?: unknown }[];
-  failure?: Failure;
-  /** Set when the implementation left the model at this step and no property could look further. */
-  divergedAt?: number;
+  /** The first violation of each property that failed, in the order found. */
+  failures: Failure[];
+  /** The fault that ended the run: from there on the verdict is unknown. */
+  fault?: Failure;
+  /** Per selected property, how many steps it was evaluated on. */
+  evaluated: Record<string, number>;
+  /** The readings that explain the whole run (empty when it left the relation). */
+  readings: Record<string, unknown>[];
 }
 
 export interface RunInput {
@@ -36,77 +45,116 @@ export interface RunInput {
   config: unknown;
   commands: unknown[];
   implementation: Implementation;
-  /** The properties to check; conformance decides whether leaving the model is a failure. */
+  /** The properties to check besides conformance, which is always checked. */
   properties: Property[];
   /** Per step, an outcome a trace expects; it must be one the model allows. */
   expects?: (unknown | undefined)[];
 }
 
+type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
+
 export async function runSequence(input: RunInput): Promise<RunResult> {
-  const { scheme, config, commands, implementation, properties } = input;
+  const { scheme, config, commands, implementation } = input;
   const model = scheme.model;
-  const checks = (p: Property) => properties.includes(p);
-  const monitors = properties
-    .filter((p) => p !== conformance && p !== snapshotMatchesModel)
-    .map((p) => ({ name: p.name, check: p.monitor(config) }));
-  const look = async (modelState: unknown) => (implementation.snapshot ? await implementation.snapshot() : modelState);
+  const watched = input.properties.filter((p) => p !== conformance && p !== snapshotMatchesModel);
+  const matchSnapshot = input.properties.includes(snapshotMatchesModel) && implementation.snapshot !== undefined;
+  const result: RunResult = { steps: [], failures: [], evaluated: Object.fromEntries(input.properties.map((p) => [p.name, 0])), readings: [] };
+  result.evaluated[conformance.name] = 0;
+  const failed = new Set<string>();
+  const fail = (property: string, index: number, message: string) => {
+    if (failed.has(property)) return;
+    failed.add(property);
+    result.failures.push({ property, index, message });
+  };
 
-  const steps: RunResult['steps'] = [];
-  const fail = (property: string, index: number, message: string): RunResult => ({
-    steps,
-    failure: { property, index, message },
-  });
+  // A history property keeps its memory per reading (branch origin); a state property needs none.
+  const monitors = new Map<string, Check>();
+  const monitorOf = (p: Property, origin: number): Check => {
+    const key = `${p.name}\u0000${origin}`;
+    let check = monitors.get(key);
+    if (!check) monitors.set(key, (check = p.monitor(config)));
+    return check;
+  };
+  const evaluate = (index: number, cmd: unknown, outcome: unknown, moves: Move<unknown>[]) => {
+    for (const p of watched) {
+      if (failed.has(p.name)) continue;
+      const targets = isStateProperty(p) ? moves : moves.filter((m, i) => moves.findIndex((n) => n.after.origin === m.after.origin) === i);
+      for (const m of targets) {
+        const message = monitorOf(p, m.after.origin)({ config, index, before: m.before, cmd, outcome, after: m.after.state });
+        if (message !== null) {
+          fail(p.name, index, message);
+          break;
+        }
+      }
+      result.evaluated[p.name]++;
+    }
+  };
 
-  let state = model.init(config);
+  let set: Branch<unknown>[] = initialStates(model, config);
   // A trace's expectations are judged along their own history, which may take other allowed
   // outcomes than the implementation does; steps without `expect` follow the implementation.
-  let expectState: unknown = state;
-  let before: unknown;
+  let expectSet: Branch<unknown>[] | undefined = input.expects?.some((e) => e !== undefined) ? initialStates(model, config) : undefined;
   try {
-    before = await look(state);
+    let snapshot = implementation.snapshot ? await implementation.snapshot() : undefined;
     for (let index = 0; index < commands.length; index++) {
       const cmd = commands[index];
       const expected = input.expects?.[index];
-      if (expected !== undefined && expectState !== undefined) {
-        const verdict = judge(model, expectState, cmd, expected);
+      result.steps.push({ cmd });
+      if (expected !== undefined && expectSet !== undefined) {
+        const verdict = judge(model, expectSet, cmd, expected);
         if (!verdict.allowed) {
-          steps.push({ cmd });
-          return fail('expect', index, `expect ${show(expected)} is not allowed: ${verdict.why}${allowedNote(verdict.examples)}`);
+          fail('expect', index, `expect ${show(expected)} is not allowed: ${verdict.why}${allowedNote(verdict.examples)}`);
+          return result;
         }
-        expectState = verdict.next;
+        expectSet = verdict.next;
       }
-      steps.push({ cmd });
-      const outcome = await implementation.apply(cmd);
-      steps[index].outcome = outcome;
+      let outcome: unknown;
+      try {
+        outcome = await implementation.apply(cmd);
+      } catch (e) {
+        // A subject that fails on a command the model finds malformed (in a way the schema cannot
+        // see, e.g. an address of the wrong family) was given a bad trace: that is the trace's error.
+        if (e instanceof AdapterFault) allowedOutcomes(model, set, cmd, 1);
+        throw e;
+      }
+      result.steps[index].outcome = outcome;
+      if (expected === undefined && expectSet !== undefined) {
+        const along = observe(model, expectSet, cmd, outcome);
+        expectSet = along.length > 0 ? along.map((m) => m.after) : undefined;
+      }
 
-      const verdict = judge(model, state, cmd, outcome);
-      if (expected === undefined && expectState !== undefined) {
-        const along = expectState === state ? verdict : judge(model, expectState, cmd, outcome);
-        expectState = along.allowed ? along.next : undefined;
+      const moves = observe(model, set, cmd, outcome);
+      result.evaluated[conformance.name]++;
+      if (moves.length === 0) {
+        const verdict = judge(model, set, cmd, outcome);
+        fail(conformance.name, index, `outcome ${show(outcome)} is not allowed: ${verdict.allowed ? '' : verdict.why}${verdict.allowed ? '' : allowedNote(verdict.examples)}`);
       }
-      if (!verdict.allowed && checks(conformance)) {
-        return fail('conformance', index, `outcome ${show(outcome)} is not allowed: ${verdict.why}${allowedNote(verdict.examples)}`);
-      }
-      const after = implementation.snapshot ? await implementation.snapshot() : verdict.allowed ? verdict.next : undefined;
-      if (after !== undefined) {
-        for (const m of monitors) {
-          const message = m.check({ config, index, before, cmd, outcome, after });
-          if (message !== null) return fail(m.name, index, message);
+      if (implementation.snapshot) {
+        const after = await implementation.snapshot();
+        evaluate(index, cmd, outcome, [{ before: snapshot, after: { state: after, readings: {}, origin: 0 } }]);
+        if (matchSnapshot && moves.length > 0) {
+          result.evaluated[snapshotMatchesModel.name]++;
+          if (!moves.some((m) => sameValue(after, m.after.state))) {
+            fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
+          }
         }
+        snapshot = after;
+      } else if (moves.length > 0) {
+        evaluate(index, cmd, outcome, moves);
       }
-      if (!verdict.allowed) return { steps, divergedAt: index };
-      if (checks(snapshotMatchesModel) && implementation.snapshot && !sameValue(after, verdict.next)) {
-        return fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(verdict.next, 400)}`);
-      }
-      state = verdict.next;
-      before = after;
+      if (moves.length === 0) return result;
+      set = moves.map((m) => m.after);
     }
   } catch (e) {
+    // The model found the command malformed in a way the schema cannot see (e.g. an address of the wrong family).
+    if (e instanceof InputError) throw new InputError(`steps[${result.steps.length - 1}].cmd${e.where ? ` (${e.where})` : ''}`, e.problem);
     if (!(e instanceof AdapterFault)) throw e;
-    const index = Math.max(0, steps.length - 1);
-    return { steps, failure: { property: e.kind, index, message: e.message, fault: e.kind } };
+    const index = result.steps.length - 1;
+    result.fault = { property: e.kind, index, message: e.message, fault: e.kind };
+    return result;
   }
-  return { steps };
+  result.readings = [...new Map(set.map((b) => [b.origin, b.readings])).values()];
+  return result;
 }
 
 function allowedNote(examples: unknown[]): string {

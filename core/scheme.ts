@@ -45,9 +45,33 @@ export interface Property<Config = any, State = any, Cmd = any, Out = any> {
   monitor(config: Config): (t: Transition<Config, State, Cmd, Out>) => string | null;
 }
 
-/** A property's monitor that needs no memory between steps. */
+const STATELESS = Symbol('stateless');
+
+/** A property's monitor that needs no memory between steps: a state property, checked on every branch of the state set. */
 export function everyStep<T>(check: (t: T) => string | null): () => (t: T) => string | null {
-  return () => check;
+  return Object.assign(() => check, { [STATELESS]: true });
+}
+
+/** True iff the property keeps no memory between steps (made with `everyStep`). */
+export function isStateProperty(property: Property): boolean {
+  return (property.monitor as { [STATELESS]?: boolean })[STATELESS] === true;
+}
+
+/** An interpretation of a rule that reads two ways: an implementation picks one and keeps it for a whole run. */
+export interface Reading {
+  /** The name the model's `init` reads it by. */
+  name: string;
+  /** Its options, as the model lists them. */
+  options: readonly unknown[];
+  /** What each option means, in one sentence. */
+  meaning: string;
+}
+
+/** A choice the spec leaves open at every step (which unranked error, which listener a hash-less connect gets). */
+export interface Freedom {
+  /** The name the model's `step` chooses it by. */
+  name: string;
+  meaning: string;
 }
 
 /** A situation the generators must reach often enough to be worth the name. */
@@ -66,6 +90,10 @@ export interface Scheme<Config = any, State = any, Cmd = any, Out = any> {
   /** The outcomes of the vocabulary for this command (the shape, not whether the spec allows it). */
   outcome(cmd: Cmd): z.ZodType<Out>;
   model: Model<Config, State, Cmd, Out>;
+  /** Readings, in the order of the seed's rules; the model's `init` takes each through `read`. */
+  readings: Reading[];
+  /** Freedoms; the model's `step` takes each through `choose`. */
+  freedoms: Freedom[];
   implementation(config: Config): Implementation<Cmd, Out, State>;
   properties: Property<Config, State, Cmd, Out>[];
   /** Generated runs: a config and a command sequence. */

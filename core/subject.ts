@@ -1,7 +1,7 @@
 // The implementation under test, as a source of fresh instances: the built-in impl/, a module,
 // a process speaking steerspec/1, or the kernel through its helper. Replies are validated against
 // the vocabulary here, once, whatever the source.
-import { stepWith } from './relation.ts';
+import { initialState, stepWith } from './relation.ts';
 import { AdapterFault } from './runner.ts';
 import type { AnyScheme, Capabilities, Implementation } from './scheme.ts';
 import { show } from './vocabulary.ts';
@@ -27,6 +27,13 @@ export interface Subject {
   /** A fresh instance for one run. Throws Unsupported, or AdapterFault when the subject misbehaves. */
   start(scheme: AnyScheme, config: unknown): Promise<Instance>;
   close(): Promise<void>;
+  /** Kills whatever the subject runs, at once (an interrupt): a pending request then fails as a fault. */
+  abort?(): void;
+}
+
+/** A word for the shell: `'…'` unless it is plain. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Wraps an implementation so a reply outside the vocabulary, or a throw, becomes an AdapterFault. */
@@ -77,7 +84,32 @@ export async function snapshotFits(scheme: AnyScheme, config: unknown, impl: Imp
   }
   if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) return false;
   const keys = (o: object) => Object.keys(o).sort().join(',');
-  return keys(snapshot) === keys(scheme.model.init(config) as object);
+  return keys(snapshot) === keys(initialState(scheme.model, config) as object);
+}
+
+/**
+ * A recorded history as a subject: it answers each command with what was observed when it was
+ * recorded, so `judge` checks a run again without the system that made it.
+ */
+export function recordedSubject(commands: readonly unknown[], observed: readonly unknown[]): Subject {
+  return {
+    describe: '(recorded)',
+    async start(scheme) {
+      let at = 0;
+      return checked(
+        scheme,
+        {
+          apply(cmd) {
+            if (at >= observed.length || observed[at] === undefined) throw new AdapterFault('protocol-error', `step ${at} has no observed outcome`);
+            if (cmd !== commands[at]) throw new AdapterFault('protocol-error', `step ${at} is not the recorded command`);
+            return observed[at++];
+          },
+        },
+        { hash: true, snapshot: false },
+      );
+    },
+    async close() {},
+  };
 }
 
 /** The built-in optimized implementation of every scheme (impl/). */
@@ -104,7 +136,7 @@ export function modelSubject(seed = 1, capabilities: Partial<Capabilities> = {})
   return {
     describe: '(the model)',
     async start(scheme, config) {
-      let current = scheme.model.init(config);
+      let current = initialState(scheme.model, config, random);
       return checked(
         scheme,
         {

@@ -1,8 +1,11 @@
 // Trace files: the saved form of a command sequence, shared by shrunk counterexamples and
 // hand-checked scenarios.
 //   {"format":"steerspec-trace/1","scheme":"reuserps","config":{...},
-//    "steps":[{"cmd":{...},"expect":{...}},...],"found":{"property":"...","seed":1,"path":"...","message":"..."}}
-// `expect` and `found` are optional. Saving is atomic and never replaces an existing file.
+//    "steps":[{"cmd":{...},"expect":{...},"observed":{...}},...],"found":{"property":"...","seed":1,"path":"...","message":"..."}}
+// `expect` (what the spec must allow), `observed` (what a subject answered, so the run can be judged
+// again without it) and `found` are optional. Saving is atomic and never replaces an existing file.
+// A JSON-lines log (`.jsonl`) is the other input `judge` reads: a first line {"scheme":...,"config":{...}},
+// then one {"cmd":{...},"outcome":{...}} per line.
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +26,7 @@ export interface Trace {
   format: typeof TRACE_FORMAT;
   scheme: string;
   config: unknown;
-  steps: { cmd: unknown; expect?: unknown }[];
+  steps: { cmd: unknown; expect?: unknown; observed?: unknown }[];
   found?: Found;
 }
 
@@ -34,6 +37,8 @@ export interface LoadedTrace {
   config: unknown;
   commands: unknown[];
   expects: (unknown | undefined)[];
+  /** Per step, what a subject answered when the trace was saved (absent at a faulting last step). */
+  observed: (unknown | undefined)[];
   found?: Found;
 }
 
@@ -41,29 +46,26 @@ const envelope = z.strictObject({
   format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}"` }),
   scheme: z.string(),
   config: z.record(z.string(), z.unknown()).default({}),
-  steps: z.array(z.strictObject({ cmd: z.unknown(), expect: z.unknown().optional() })),
+  steps: z.array(z.strictObject({ cmd: z.unknown(), expect: z.unknown().optional(), observed: z.unknown().optional() })),
   found: z
     .strictObject({ property: z.string(), seed: z.number().optional(), path: z.string().optional(), message: z.string().optional() })
     .optional(),
 });
 
 export function readTrace(file: string, schemes: Map<string, AnyScheme>): LoadedTrace {
-  let text: string;
+  return parseTrace(readText(file), file, schemes);
+}
+
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError(file, `cannot read: ${(e as Error).message}`);
   }
-  return parseTrace(text, file, schemes);
 }
 
 export function parseTrace(text: string, file: string, schemes: Map<string, AnyScheme>): LoadedTrace {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(file, `invalid JSON: ${(e as Error).message}`);
-  }
+  const raw = parseJson(text, file);
   let trace: z.infer<typeof envelope>;
   try {
     trace = parseWith(envelope, raw, '');
@@ -75,12 +77,114 @@ export function parseTrace(text: string, file: string, schemes: Map<string, AnyS
   const config = parseWith(scheme.config, trace.config, `${file}: config`);
   const commands: unknown[] = [];
   const expects: (unknown | undefined)[] = [];
+  const observed: (unknown | undefined)[] = [];
   trace.steps.forEach((step, i) => {
     const cmd = parseWith(scheme.command, step.cmd, `${file}: steps[${i}].cmd`);
     commands.push(cmd);
-    expects.push(step.expect === undefined ? undefined : parseWith(scheme.outcome(cmd), step.expect, `${file}: steps[${i}].expect`));
+    const outcome = (field: 'expect' | 'observed') =>
+      step[field] === undefined ? undefined : parseWith(scheme.outcome(cmd), step[field], `${file}: steps[${i}].${field}`);
+    expects.push(outcome('expect'));
+    observed.push(outcome('observed'));
   });
-  return { file, scheme, config, commands, expects, found: trace.found };
+  return { file, scheme, config, commands, expects, observed, found: trace.found };
+}
+
+const logHeader = z.strictObject({ scheme: z.string(), config: z.record(z.string(), z.unknown()).default({}) });
+const logLine = z.strictObject({ cmd: z.unknown().optional(), outcome: z.unknown().optional() });
+
+/** A JSON-lines log of a system's steering decisions, read as a trace whose every step is observed. */
+export function parseLog(text: string, file: string, schemes: Map<string, AnyScheme>): LoadedTrace {
+  const lines = text.split('\n').map((line, i) => ({ line: line.trim(), number: i + 1 })).filter(({ line }) => line !== '');
+  if (lines.length === 0) throw new InputError(file, 'empty log: the first line must be {"scheme":...,"config":{...}}');
+  const where = (n: number) => `${file}:${n}`;
+  const header = parseWith(logHeader, parseJson(lines[0].line, where(lines[0].number)), where(lines[0].number));
+  const scheme = schemes.get(header.scheme);
+  if (!scheme) throw new InputError(`${where(lines[0].number)}: scheme`, `unknown scheme "${header.scheme}" (known: ${[...schemes.keys()].join(', ')})`);
+  const config = parseWith(scheme.config, header.config, `${where(lines[0].number)}: config`);
+  const commands: unknown[] = [];
+  const observed: unknown[] = [];
+  for (const { line, number } of lines.slice(1)) {
+    const entry = parseWith(logLine, parseJson(line, where(number)), where(number));
+    for (const field of ['cmd', 'outcome'] as const) {
+      if (entry[field] === undefined) throw new InputError(`${where(number)}: ${field}`, 'is missing: every line after the first is {"cmd":{...},"outcome":{...}}');
+    }
+    const cmd = parseWith(scheme.command, entry.cmd, `${where(number)}: cmd`);
+    commands.push(cmd);
+    observed.push(parseWith(scheme.outcome(cmd), entry.outcome, `${where(number)}: outcome`));
+  }
+  return { file, scheme, config, commands, expects: commands.map(() => undefined), observed };
+}
+
+/** Reads a trace (`.json`) or a log (`.jsonl`). */
+export function readHistory(file: string, schemes: Map<string, AnyScheme>): LoadedTrace {
+  const text = readText(file);
+  return file.endsWith('.jsonl') ? parseLog(text, file, schemes) : parseTrace(text, file, schemes);
+}
+
+/** The deepest nesting a trace may have; deeper input is refused before it can overflow the stack. */
+export const MAX_DEPTH = 64;
+
+/** JSON.parse, but a duplicate key or nesting deeper than MAX_DEPTH is an error naming where. */
+export function parseJson(text: string, where: string): unknown {
+  checkShape(text, where);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(where, `invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** One pass over the text: depth of brackets, and the keys of every object, outside strings. */
+function checkShape(text: string, where: string): void {
+  const keys: (Set<string> | null)[] = [];
+  const path: (string | number)[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      const end = endOfString(text, i);
+      if (end < 0) return; // JSON.parse reports it
+      const container = keys[keys.length - 1];
+      let j = end + 1;
+      while (j < text.length && ' \t\r\n'.includes(text[j])) j++;
+      if (container && text[j] === ':') {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, end + 1));
+        } catch {
+          return;
+        }
+        if (container.has(key)) throw new InputError(`${where}${pathText(path.slice(0, -1))}`, `duplicate key "${key}"`);
+        container.add(key);
+        path[path.length - 1] = key;
+      }
+      i = end;
+    } else if (ch === '{' || ch === '[') {
+      if (++depth > MAX_DEPTH) throw new InputError(`${where}${pathText(path)}`, `nested deeper than ${MAX_DEPTH} levels`);
+      keys.push(ch === '{' ? new Set() : null);
+      path.push(ch === '{' ? '' : 0);
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+      keys.pop();
+      path.pop();
+    } else if (ch === ',' && keys[keys.length - 1] === null) {
+      path[path.length - 1] = (path[path.length - 1] as number) + 1;
+    }
+  }
+}
+
+function endOfString(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
+
+function pathText(path: (string | number)[]): string {
+  const parts = path.filter((p) => p !== '');
+  if (parts.length === 0) return '';
+  return `: ${parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('')}`;
 }
 
 /**

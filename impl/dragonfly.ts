@@ -125,11 +125,8 @@ export class DragonflyImpl {
     if (slot === NONE) return { ok: false, error: 'unknown-listener' };
     this.slotOfListener.delete(listener);
     this.removeSorted(slot);
-
-    // Accepted connections stay open with their process and belong to no listener (rule 4).
-    this.conns.forEachOpen((c) => {
-      if (this.conns.owner[c] === slot && this.conns.isAccepted(c)) this.conns.owner[c] = NONE;
-    });
+    // Accepted connections stay open with their process and belong to no listener (rule 4): the
+    // snapshot never names an accepted connection's owner, so they need no visit here.
     const queue = this.conns.drain(slot);
     return this.count === 0 ? this.resetAll(queue) : this.inherit(queue);
   }
@@ -197,7 +194,7 @@ export class DragonflyImpl {
     this.conns.forEachOpen((c) => {
       const owner = this.conns.owner[c];
       connections[this.conns.ids[c]] = {
-        listener: owner === NONE ? null : this.listenerOfSlot[owner],
+        listener: owner === NONE || this.conns.isAccepted(c) ? null : this.listenerOfSlot[owner],
         accepted: this.conns.isAccepted(c),
       };
     });

@@ -4,11 +4,14 @@
 // Worker affinities are 128-bit masks in a Uint32Array. `apply` wraps the operations in the JSON outcome
 // the oracle compares; `snapshot` rebuilds the model's State so every internal detail is checked.
 //
-// Choices this implementation makes where the model allows several (the README's fastsocket section):
-//  - several local listeners on one CPU: the connect goes to the oldest (the head of the CPU's table);
+// Readings this implementation follows (the model's readings; `snapshot` reports them):
 //  - mode 2 picks the lowest CPU that never had a local listener (Fastsocket's spawn cursor, which only
 //    moves forward), so a CPU whose local listeners closed is not handed out again;
 //  - an unbound worker on a one-CPU machine counts as not bound (no-affinity in mode 1);
+//  - `bind` with a CPU that does not exist is bad-cpu.
+// Choices it makes where the model leaves a freedom:
+//  - several local listeners on one CPU: the connect goes to the oldest (the head of the CPU's table);
+//  - without a hash, the global pick uses hash 0;
 //  - accept on a local listener keeps a per-listener counter, bumped by every accept that finds its
 //    global listener's queue non-empty; odd: global queue first, even: local queue first, each falling
 //    back to the other (Fastsocket's per-CPU `global_spawn_accept` parity, kept per local listener so
@@ -306,22 +309,30 @@ export class FastsocketImpl {
 
   snapshot(): State {
     const queue = (slot: number) => this.conns.queueOf(slot).map((c) => this.conns.ids[c]);
-    const globals = Array.from(this.globals.subarray(0, this.globalCount), (slot) => ({
-      id: this.listenerId[slot],
-      uid: this.uid[slot],
-      queue: queue(slot),
-    }));
+    const globals: State['globals'] = {};
+    const listenOrder = Array.from(this.globals.subarray(0, this.globalCount), (slot) => {
+      const id = this.listenerId[slot];
+      globals[id] = { id, uid: this.uid[slot], queue: queue(slot), copies: [] };
+      return id;
+    });
     const localSlots: number[] = [];
     this.listenerSlot.forEach((_id, slot) => {
       if (this.isLocal[slot]) localSlots.push(slot);
     });
     localSlots.sort((a, b) => this.spawnSeq[a] - this.spawnSeq[b]);
-    const locals = localSlots.map((slot) => ({
-      id: this.listenerId[slot],
-      cpu: this.localCpu[slot],
-      global: this.parent[slot] === NONE ? null : this.listenerId[this.parent[slot]],
-      queue: queue(slot),
-    }));
+    const locals: State['locals'] = {};
+    const tables: State['tables'] = Array.from({ length: this.cpus }, () => []);
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      // At most slotCount links: a table a bug left cyclic still shows (wrong) instead of hanging.
+      let slot = this.tableHead[cpu];
+      for (let k = 0; slot !== NONE && k <= this.slotCount; k++, slot = this.tableNext[slot]) tables[cpu].push(this.listenerId[slot]);
+    }
+    for (const slot of localSlots) {
+      const id = this.listenerId[slot];
+      const parent = this.parent[slot] === NONE ? null : this.listenerId[this.parent[slot]];
+      locals[id] = { id, cpu: this.localCpu[slot], global: parent, queue: queue(slot) };
+      if (parent !== null) globals[parent]?.copies.push(id);
+    }
     const workers: State['workers'] = {};
     for (let w = 0; w < this.workerCount; w++) {
       const cpus: number[] = [];
@@ -340,8 +351,14 @@ export class FastsocketImpl {
     });
     return {
       config: { cpus: this.cpus, listenSpawn: this.mode },
+      // The readings this implementation follows (see the top of this file).
+      freeCpu: this.mode === 2 ? 'never had a local listener' : null,
+      unboundOnOneCpu: this.cpus === 1 && this.mode !== 0 ? 'not bound' : null,
+      missingCpus: 'bad-cpu',
       globals,
+      listenOrder,
       locals,
+      tables,
       workers,
       spawnedOn: Array.from(this.spawnedOn, (b) => b === 1),
       connections,

@@ -145,11 +145,7 @@ export class LinuxReuseportImpl {
     this.updateIncomingCpu(slot, -1);
     this.detach(slot);
     this.resetGroupIfEmpty();
-
-    // Accepted connections stay open with their process and count nowhere.
-    this.conns.forEachOpen((c) => {
-      if (this.conns.owner[c] === slot && this.conns.isAccepted(c)) this.conns.owner[c] = NONE;
-    });
+    // Its accepted connections already count nowhere (accept let go of them); its queue moves or is reset.
     const outcome = this.migrateQueue(this.conns.drain(slot), cpu ?? 0);
     this.freeSlots.push(slot);
     return outcome;
@@ -196,7 +192,10 @@ export class LinuxReuseportImpl {
     const slot = this.listenerSlot.get(listener);
     if (slot === undefined) return { ok: false, error: 'unknown-listener' };
     const c = this.conns.accept(slot);
-    return { ok: true, conn: c === NONE ? null : this.conns.ids[c] };
+    if (c === NONE) return { ok: true, conn: null };
+    // An accepted connection belongs to its process: it counts nowhere from now on.
+    this.conns.owner[c] = NONE;
+    return { ok: true, conn: this.conns.ids[c] };
   }
 
   close(conn: number): Outcome {
@@ -243,8 +242,12 @@ export class LinuxReuseportImpl {
     });
     return {
       config: { cpus: this.cpus, migrate: this.migrate, program: this.cpuProgram ? 'cpu' : 'none' },
+      // The readings this implementation takes: bad-cpu for SO_INCOMING_CPU >= cpus, local = SO_INCOMING_CPU locality.
+      incomingCpuPastCpus: 'bad-cpu',
+      local: 'incoming-cpu-matches',
       owner: this.n === 0 ? null : this.owner,
       members,
+      incomingCpus: this.incomingCount,
       connections,
     };
   }

@@ -207,10 +207,7 @@ export class NumaImpl {
     this.listenerSlot.delete(listener);
     this.removeFromGroup(this.listenerAddress[slot], this.listenerKey[slot], slot);
     this.listenerTotal--;
-    // Accepted connections stay open with their process and count nowhere (rule 7).
-    this.conns.forEachOpen((c) => {
-      if (this.conns.owner[c] === slot && this.conns.isAccepted(c)) this.conns.owner[c] = NONE;
-    });
+    // Accepted connections already belong to no listener (see accept): only the queue is reset.
     const reset = this.resetQueue(slot);
     this.freeSlots.push(slot);
     return { ok: true, reset };
@@ -233,7 +230,10 @@ export class NumaImpl {
     const slot = this.listenerSlot.get(listener);
     if (slot === NONE) return { ok: false, error: 'unknown-listener' };
     const c = this.conns.accept(slot);
-    return { ok: true, conn: c === NONE ? null : this.conns.ids[c] };
+    if (c === NONE) return { ok: true, conn: null };
+    // An accepted connection belongs to its process, not to the listener (the model's `listener: null`).
+    this.conns.owner[c] = NONE;
+    return { ok: true, conn: this.conns.ids[c] };
   }
 
   close(conn: number): Outcome {
@@ -295,6 +295,10 @@ export class NumaImpl {
     });
     return {
       config: { domains: this.domains, groupMax: this.groupMax },
+      // This implementation's readings: a connect to 0.0.0.0 is bad-address; a domain-null packet in the
+      // no-domain group is local.
+      wildcardDestination: 'bad-address',
+      localWithoutDomain: true,
       owner: this.listenerTotal === 0 ? null : this.owner,
       listeners,
       groups,

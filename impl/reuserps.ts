@@ -39,10 +39,9 @@ export class ReuserpsImpl {
   protected tableLength: Int32Array;
   /**
    * cursor[cpu]: just past the last round-robin choice (the model's `cursors`). This implementation
-   * takes the reading that wraps at once: when cursorAtEnd[cpu] is set it starts from 0.
+   * takes the reading of "just past the last listener" that wraps to 0 at once (`cursorPastEnd: 'wrap'`).
    */
   protected cursor: Int32Array;
-  protected cursorAtEnd: Uint8Array;
 
   protected conns = new Connections();
   /** Whether the last `route` went to the CPU's own table. */
@@ -58,7 +57,6 @@ export class ReuserpsImpl {
     this.tables = new Int32Array(config.cpus * config.slotsPerCpu);
     this.tableLength = new Int32Array(config.cpus);
     this.cursor = new Int32Array(config.cpus);
-    this.cursorAtEnd = new Uint8Array(config.cpus);
   }
 
   apply(cmd: Command): Outcome {
@@ -104,12 +102,11 @@ export class ReuserpsImpl {
       for (let i = 0; i < length; i++) if (this.isBelowLimit(this.tables[base + i])) return this.tables[base + i];
       return NONE;
     }
-    let at = this.cursorAtEnd[cpu] ? 0 : this.cursor[cpu];
+    let at = this.cursor[cpu];
     for (let k = 0; k < length; k++) {
       const slot = this.tables[base + at];
       if (this.isBelowLimit(slot)) {
-        this.cursor[cpu] = at + 1;
-        this.cursorAtEnd[cpu] = at + 1 === length ? 1 : 0;
+        this.cursor[cpu] = at + 1 === length ? 0 : at + 1;
         return slot;
       }
       at = at + 1 === length ? 0 : at + 1;
@@ -207,7 +204,6 @@ export class ReuserpsImpl {
     this.tableLength[cpu] = length - 1;
     if (at < this.cursor[cpu]) this.cursor[cpu]--;
     if (this.cursor[cpu] >= length - 1) this.cursor[cpu] = 0;
-    if (this.cursor[cpu] === 0) this.cursorAtEnd[cpu] = 0;
   }
 
   protected resetGroupIfEmpty(): void {
@@ -278,16 +274,20 @@ export class ReuserpsImpl {
   // ---- the model's view ----
 
   snapshot(): State {
-    const members = Array.from(this.members.subarray(0, this.memberCount), (slot) => ({
+    const members: State['members'] = Array.from(this.members.subarray(0, this.memberCount), (slot) => ({
       id: this.listenerId[slot],
       uid: this.uid[slot],
       cpus: [...this.mask[slot]],
       limit: this.limit[slot],
       queue: this.conns.queueOf(slot).map((c) => this.conns.ids[c]),
+      load: this.load[slot],
+      accepted: {},
     }));
+    const memberAt = new Map(Array.from(this.members.subarray(0, this.memberCount), (slot, i) => [slot, i]));
     const connections: State['connections'] = {};
     this.conns.forEachOpen((c) => {
       const owner = this.conns.owner[c];
+      if (owner !== NONE && this.conns.isAccepted(c)) members[memberAt.get(owner)!].accepted[this.conns.ids[c]] = true;
       connections[this.conns.ids[c]] = {
         listener: owner === NONE ? null : this.listenerId[owner],
         cpu: this.conns.cpu[c],
@@ -302,13 +302,14 @@ export class ReuserpsImpl {
         policy: this.topDown ? 'top-down' : 'round-robin',
         fallback: this.hashFallback ? 'hash' : 'refuse',
       },
+      cursorPastEnd: 'wrap',
       group: this.groupMode === null ? null : { mode: this.groupMode, owner: this.owner },
       members,
+      position: Object.fromEntries(members.map((m, i) => [m.id, i])),
       tables: Array.from({ length: this.cpus }, (_, cpu) =>
         Array.from(this.tables.subarray(cpu * this.slotsPerCpu, cpu * this.slotsPerCpu + this.tableLength[cpu]), (s) => this.listenerId[s]),
       ),
       cursors: Array.from(this.cursor),
-      cursorsAtEnd: Array.from(this.cursorAtEnd, (atEnd) => atEnd === 1),
       connections,
     };
   }

@@ -191,7 +191,7 @@ export class RssPortsImpl {
   setRemote(address: string, port: number): number {
     const bytes = parseAddress(this.config.family, address);
     if (bytes === null) throw new InputError('setRemote.address', `is not an ${this.config.family === 'ipv4' ? 'IPv4' : 'IPv6'} address (the config's family is ${this.config.family})`);
-    // The same remote again is no change: the revision stays (the model also allows a new one).
+    // The same remote again is no change: the revision stays (the reading 'same revision'; the model also has 'new revision').
     if (this.remote !== null && this.remote.port === port && bytes.every((b, i) => b === this.remoteBytes[i])) return this.revision;
 
     if (this.current !== null && this.current.held === 0) this.revisions.delete(this.revision);
@@ -362,10 +362,19 @@ export class RssPortsImpl {
     for (let i = 0; i < this.width; i++) {
       for (let node = this.holder[i]; node !== NONE; node = this.nodeNext[node]) {
         const revision = this.nodeRevision[node];
-        held[revision] ??= { remote: { ...this.revisions.get(revision)!.remote }, ports: [] };
-        held[revision].ports.push(this.low + i);
+        const holding = (held[revision] ??= { remote: { ...this.revisions.get(revision)!.remote }, ports: {}, count: 0 });
+        holding.ports[this.low + i] = true;
+        holding.count++;
       }
     }
-    return { config: this.config, revision: this.revision, remote: this.remote === null ? null : { ...this.remote }, held };
+    return {
+      config: this.config,
+      // The readings this implementation takes: the same remote again keeps its revision; a bucket no RETA entry names is exhausted.
+      sameRemoteAgain: 'same revision',
+      unnamedBucket: 'exhausted',
+      revision: this.revision,
+      remote: this.remote === null ? null : { ...this.remote },
+      held,
+    };
   }
 }

@@ -16,10 +16,13 @@
 //     second-to-last when the leaving one is last) inherits the whole queue, appended in order behind
 //     its own (`soinherit`); each moved connection is listed in `migrated`. With no member left, the
 //     queue is reset and listed in `reset`. The leaving listener's accepted connections stay open (its
-//     process holds them) and belong to no listener. The slot becomes free.
+//     process holds them); an accepted connection belongs to no listener from its accept on, so a
+//     deregister never has to look for them. The slot becomes free.
 //  5. A connection waits in its listener's FIFO queue until `accept`; ids are unique while open
 //     (duplicate-conn); a closed or reset id may be used again. `accept`/`close` as in SO_REUSERPS.
-// Where the spec leaves a choice (several applicable errors; no hash given) the model allows each.
+// Where the spec leaves a choice the model allows each. Both are freedoms (they may differ at every
+// step): which of several applicable errors, and what a connect without a hash gets (its listener and
+// `local` depend on the unknown hash of that one packet). Nothing here is a reading: `init` reads none.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
 import { oneOf, type Choose, type Model } from '../core/relation.ts';
@@ -82,7 +85,7 @@ export interface Member {
 }
 
 export interface Connection {
-  /** null once its listener has deregistered after accepting it: open, but belonging to no listener. */
+  /** The listener whose queue holds it; null once accepted (open, held by the process, in no queue). */
   listener: number | null;
   accepted: boolean;
 }
@@ -99,16 +102,23 @@ export interface State {
 
 const memberOf = (s: State, listener: number) => s.members.find((m) => m.id === listener);
 
+/** The index of the first member whose slot is `slot` or above: where a member in `slot` belongs. */
+const indexOfSlot = (members: Member[], slot: number) => {
+  let at = 0;
+  while (at < members.length && members[at].slot < slot) at++;
+  return at;
+};
+
 /** The CPU a listener in `slot` runs on (rule 2). */
 export const cpuOfSlot = (config: Config, slot: number) => slot % config.cpus;
 
 /** The CPU a packet with hash `hash` is processed on (rule 3). */
 export const cpuOfHash = (config: Config, hash: number) => hash % config.cpus;
 
-/** The lowest slot number no member holds (rule 2). */
+/** The lowest slot number no member holds (rule 2): in the slot-sorted group, the first gap. */
 export function lowestFreeSlot(members: Member[]): number {
   let slot = 0;
-  while (members.some((m) => m.slot === slot)) slot++;
+  while (slot < members.length && members[slot].slot === slot) slot++;
   return slot;
 }
 
@@ -132,8 +142,7 @@ function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Cho
   if (rejected) return rejected;
 
   const slot = lowestFreeSlot(s.members);
-  s.members.push({ id: c.listener, uid: c.uid, slot, queue: [] });
-  s.members.sort((a, b) => a.slot - b.slot);
+  s.members.splice(indexOfSlot(s.members, slot), 0, { id: c.listener, uid: c.uid, slot, queue: [] });
   return { ok: true, slot };
 }
 
@@ -141,10 +150,7 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcom
   const at = s.members.findIndex((m) => m.id === c.listener);
   if (at < 0) return { ok: false, error: 'unknown-listener' };
   const [leaving] = s.members.splice(at, 1);
-
-  for (const conn of Object.values(s.connections)) {
-    if (conn.listener === leaving.id && conn.accepted) conn.listener = null;
-  }
+  // Its accepted connections already belong to no listener (see `accept`): only the queue moves.
   const migrated: [number, number][] = [];
   const reset: number[] = [];
   const heir = s.members[s.members.length - 1]; // soinherit: the last member of what remains
@@ -177,15 +183,22 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
     local = cpuOfSlot(s.config, target.slot) === cpuOfHash(s.config, c.hash);
   } else {
     // No hash: whatever some hash would give (rule 3) — any member, then `local` as its hashes' CPUs allow.
-    const chosen = choose('listener', s.members.map((m) => m.id), (o) => ('listener' in o ? o.listener : undefined));
+    const chosen = choose('listener of a connect without hash', s.members.map((m) => m.id), (o) => ('listener' in o ? o.listener : undefined));
     const index = s.members.findIndex((m) => m.id === chosen);
     target = s.members[index];
     const locals = new Set(cpusReaching(s.config, count, index).map((cpu) => cpu === cpuOfSlot(s.config, target.slot)));
-    local = choose('local', [...locals], (o) => ('local' in o ? o.local : undefined));
+    local = choose('local of a connect without hash', [...locals], (o) => ('local' in o ? o.local : undefined));
   }
   s.connections[c.conn] = { listener: target.id, accepted: false };
   target.queue.push(c.conn);
   return { ok: true, listener: target.id, local };
+}
+
+/** `accept` as in SO_REUSERPS; the accepted connection then belongs to no listener (rule 4). */
+function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
+  const outcome = acceptFrom(s, c.listener);
+  if (outcome.ok && outcome.conn !== null) s.connections[outcome.conn].listener = null;
+  return outcome;
 }
 
 export const model: Model<Config, State, Command, Outcome> = {
@@ -195,7 +208,7 @@ export const model: Model<Config, State, Command, Outcome> = {
       .with({ op: 'register' }, (c) => register(s, c, choose))
       .with({ op: 'deregister' }, (c) => deregister(s, c))
       .with({ op: 'connect' }, (c) => connect(s, c, choose))
-      .with({ op: 'accept' }, (c) => acceptFrom(s, c.listener))
+      .with({ op: 'accept' }, (c) => accept(s, c))
       .with({ op: 'close' }, (c) => closeConnection(s, c.conn))
       .exhaustive(),
 };

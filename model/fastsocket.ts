@@ -10,11 +10,11 @@
 //     only, the lowest free CPU (rule 3). Mode 0: spawn-disabled. Mode 1 without either: no-affinity.
 //     Mode 2 with no free CPU: no-free-cpu. After a spawn the worker is bound to exactly that CPU
 //     (fsocket_process_affinity_set pins it). The global listener stays open.
-//  3. Mode 2's free CPU: one with "no spawned listener yet" — no local listener now, or never one.
-//  4. `bind` sets a worker's affinity as sched_setaffinity would: the real call keeps the CPUs of the mask
-//     that exist and fails (EINVAL) only when none does. The model allows that and the stricter reading:
-//     some CPUs out of range → bad-cpu, or ok bound to the ones in range; none in range → bad-cpu or
-//     empty-mask; an empty list → empty-mask.
+//  3. Mode 2's free CPU: one with "no spawned listener yet" — a reading: never had a local listener, or
+//     has none now.
+//  4. `bind` sets a worker's affinity as sched_setaffinity would. An empty list → empty-mask. CPUs that
+//     do not exist are a reading: the real call drops them (intersects the mask with the CPUs that exist)
+//     and fails (EINVAL: bad-cpu or empty-mask) only when none is left; the stricter reading is bad-cpu.
 //  5. `connect` on CPU c (__inet_lookup_listener): a local listener of c if c's table has one (any of
 //     them when several share c), else a global listener at index floor(hash*n/2^32) in listen order,
 //     else refused. Nothing is ever steered to another CPU's local table. When an input error applies
@@ -29,9 +29,12 @@
 //     resets its own queue; its local copies stay open (separate sockets) and from then on accept only
 //     from their own queue. Every reset connection is listed in `reset`.
 //  8. `closeConn` closes an open connection (queued or accepted). Connection ids are unique while open.
-// Where the issue leaves a choice (several applicable errors; several local listeners on one CPU; no
-// hash given; whether a CPU whose local listeners all closed is free again; whether an unbound worker
-// on a one-CPU machine counts as bound to CPU 0) the model allows each.
+//
+// Readings (an implementation picks one for a whole run; taken in `init`, kept in the state): mode 2's
+// free CPU (rule 3); whether an unbound worker on a one-CPU machine is bound to CPU 0; `bind` with CPUs
+// that do not exist (rule 4). Freedoms (may differ at every step): which of several applicable errors;
+// which of several local listeners on one CPU; which global listener a hash-less connect gets; which
+// queue a local listener accepts from when both are non-empty.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
 import { oneOf, type Choose, type Model } from '../core/relation.ts';
@@ -75,6 +78,17 @@ export type OutcomeOf<Op extends Command['op']> = z.infer<(typeof outcomeSchemas
 export type Outcome = OutcomeOf<Command['op']>;
 type ErrorOf<Op extends Command['op']> = Extract<OutcomeOf<Op>, { ok: false }>['error'];
 
+// ---- readings ----
+
+/** Rule 3: which CPU mode 2 counts as free. */
+export const FREE_CPU = { name: 'free CPU in mode 2', options: ['never had a local listener', 'has no local listener now'] } as const;
+/** Rule 2: a never-bound worker on a one-CPU machine (sched_getaffinity says exactly CPU 0). */
+export const UNBOUND_ON_ONE_CPU = { name: 'unbound worker on a one-CPU machine', options: ['not bound', 'bound to CPU 0'] } as const;
+/** Rule 4: a `bind` mask naming CPUs at or past `cpus`. */
+export const MISSING_CPUS = { name: 'bind with CPUs that do not exist', options: ['bad-cpu', 'dropped'] } as const;
+
+type Option<R extends { options: readonly string[] }> = R['options'][number];
+
 // ---- state ----
 
 export interface GlobalListener {
@@ -82,6 +96,8 @@ export interface GlobalListener {
   uid: number;
   /** Connection ids waiting for accept, oldest first. */
   queue: number[];
+  /** Ids of its open local copies, in spawn order (cut from them when it closes, rule 7). */
+  copies: number[];
 }
 
 export interface LocalListener {
@@ -102,10 +118,17 @@ export interface Connection {
 
 export interface State {
   config: Config;
-  /** Open global listeners in listen order (rule 1). */
-  globals: GlobalListener[];
-  /** Open local listeners in spawn order; CPU c's local table is those with cpu c, in this order. */
-  locals: LocalListener[];
+  /** The readings this run follows; null where the config leaves nothing to read (not mode 2; not one CPU or mode 0). */
+  freeCpu: Option<typeof FREE_CPU> | null;
+  unboundOnOneCpu: Option<typeof UNBOUND_ON_ONE_CPU> | null;
+  missingCpus: Option<typeof MISSING_CPUS>;
+  /** Open global listeners by id; `listenOrder` holds their ids in listen order (rule 1). */
+  globals: Record<number, GlobalListener>;
+  listenOrder: number[];
+  /** Open local listeners by id. */
+  locals: Record<number, LocalListener>;
+  /** Per CPU, its local table: the ids of its local listeners in spawn order (rule 5). */
+  tables: number[][];
   /** Affinity (sorted, no repeats) of each worker that was bound or spawned; absent: never bound. */
   workers: Record<number, number[]>;
   /** Per CPU: true once a local listener has been spawned there (never cleared). */
@@ -116,49 +139,33 @@ export interface State {
 
 // ---- helpers ----
 
-export const globalOf = (s: State, listener: number) => s.globals.find((g) => g.id === listener);
-export const localOf = (s: State, listener: number) => s.locals.find((l) => l.id === listener);
-export const isListenerOpen = (s: State, listener: number) => globalOf(s, listener) !== undefined || localOf(s, listener) !== undefined;
-/** CPU c's local table (rule 5). */
-export const localTable = (s: State, cpu: number) => s.locals.filter((l) => l.cpu === cpu);
-
+export const isListenerOpen = (s: State, listener: number) => s.globals[listener] !== undefined || s.locals[listener] !== undefined;
 
 /** floor(hash * n / 2^32) in listen order when the hash is known; any listener when it is not. */
 function byHash(candidates: number[], hash: number | undefined, choose: Choose<Outcome>): number {
   if (hash !== undefined) return candidates[Math.floor((hash * candidates.length) / 2 ** 32)];
-  return choose('global listener', candidates, (o) => ('listener' in o ? o.listener : undefined));
+  return choose('which global listener without a hash', candidates, (o) => ('listener' in o ? o.listener : undefined));
 }
 
-/**
- * The CPU a worker is bound to if it is bound to exactly one, else null. A worker never bound has the
- * default affinity (every CPU): on a one-CPU machine that is exactly CPU 0 to sched_getaffinity, while
- * the issue says "bound (see bind)"; the model allows both readings.
- */
-export function singleCpuOptions(s: State, worker: number): (number | null)[] {
+/** The CPU a worker is bound to if it is bound to exactly one, else null (a never-bound worker: the reading). */
+export function singleCpu(s: State, worker: number): number | null {
   const mask = s.workers[worker];
-  if (mask !== undefined) return [mask.length === 1 ? mask[0] : null];
-  return s.config.cpus === 1 ? [null, 0] : [null];
+  if (mask !== undefined) return mask.length === 1 ? mask[0] : null;
+  return s.unboundOnOneCpu === 'bound to CPU 0' ? 0 : null;
 }
 
 /**
- * The CPUs mode 2 may pick (rule 3): the lowest CPU whose local table is empty, or the lowest CPU that
- * never had a local listener ("no spawned listener yet"); null stands for "none free" (no-free-cpu).
+ * Mode 2's pick (rule 3) under the run's reading: the lowest CPU that never had a local listener, or
+ * the lowest whose local table is empty now; null when none is free. Scans the CPUs: the rule asks for
+ * the lowest one, and only an automatic spawn asks.
  */
-export function freeCpuOptions(s: State): (number | null)[] {
-  const cpus = [...Array(s.config.cpus).keys()];
-  const emptyNow = cpus.find((cpu) => localTable(s, cpu).length === 0) ?? null;
-  const neverUsed = cpus.find((cpu) => !s.spawnedOn[cpu]) ?? null;
-  return [...new Set([emptyNow, neverUsed])];
+export function nextFreeCpu(s: State): number | null {
+  for (let cpu = 0; cpu < s.config.cpus; cpu++) {
+    const free = s.freeCpu === 'never had a local listener' ? !s.spawnedOn[cpu] : s.tables[cpu].length === 0;
+    if (free) return cpu;
+  }
+  return null;
 }
-
-/**
- * Where a spawn outcome shows the CPU choice: its `cpu`; null for the error that "no CPU" produces;
- * any option for another error (the choice then makes no difference to the outcome).
- */
-const spawnedCpu =
-  (options: (number | null)[], noCpu: ErrorOf<'spawn'>) =>
-  (o: Outcome): number | null | undefined =>
-    'cpu' in o ? o.cpu : !o.ok && o.error === noCpu ? null : options[0];
 
 /** Resets a closed listener's queue (rule 7): its connections are gone, and listed. */
 function resetQueue(s: State, queue: number[]): number[] {
@@ -166,11 +173,17 @@ function resetQueue(s: State, queue: number[]): number[] {
   return [...queue];
 }
 
+/** Takes `id` out of a list it is in once. */
+function remove(list: number[], id: number): void {
+  list.splice(list.indexOf(id), 1);
+}
+
 // ---- actions ----
 
 function listen(s: State, c: Extract<Command, { op: 'listen' }>): Outcome {
   if (isListenerOpen(s, c.listener)) return { ok: false, error: 'duplicate-listener' };
-  s.globals.push({ id: c.listener, uid: c.uid, queue: [] });
+  s.globals[c.listener] = { id: c.listener, uid: c.uid, queue: [], copies: [] };
+  s.listenOrder.push(c.listener);
   return { ok: true };
 }
 
@@ -178,26 +191,27 @@ function spawn(s: State, c: Extract<Command, { op: 'spawn' }>, choose: Choose<Ou
   const mode = s.config.listenSpawn;
   const errors: ErrorOf<'spawn'>[] = [];
   if (mode === 0) errors.push('spawn-disabled');
-  if (globalOf(s, c.listener) === undefined) errors.push('unknown-listener');
+  const global = s.globals[c.listener];
+  if (global === undefined) errors.push('unknown-listener');
   if (isListenerOpen(s, c.local)) errors.push('duplicate-listener');
   if (c.cpu !== null && c.cpu >= s.config.cpus) errors.push('bad-cpu');
 
+  // Rule 2: the given cpu, else the worker's one CPU, else (mode 2) the next free CPU.
   let cpu: number | null = c.cpu;
   if (mode !== 0 && cpu === null) {
-    const noCpu = mode === 1 ? 'no-affinity' : 'no-free-cpu';
-    const single = singleCpuOptions(s, c.worker);
-    cpu = choose('the worker bound to one CPU', single, spawnedCpu(single, noCpu));
+    cpu = singleCpu(s, c.worker);
     if (cpu === null && mode === 1) errors.push('no-affinity');
     if (cpu === null && mode === 2) {
-      const free = freeCpuOptions(s);
-      cpu = choose('the next free CPU', free, spawnedCpu(free, noCpu));
+      cpu = nextFreeCpu(s);
       if (cpu === null) errors.push('no-free-cpu');
     }
   }
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
-  s.locals.push({ id: c.local, cpu: cpu!, global: c.listener, queue: [] });
+  s.locals[c.local] = { id: c.local, cpu: cpu!, global: c.listener, queue: [] };
+  s.tables[cpu!].push(c.local);
+  global!.copies.push(c.local);
   s.spawnedOn[cpu!] = true;
   s.workers[c.worker] = [cpu!];
   return { ok: true, cpu: cpu! };
@@ -207,47 +221,51 @@ function bind(s: State, c: Extract<Command, { op: 'bind' }>, choose: Choose<Outc
   const given = [...new Set(c.cpus)].sort((a, b) => a - b);
   if (given.length === 0) return { ok: false, error: 'empty-mask' };
   const mask = given.filter((cpu) => cpu < s.config.cpus);
-  if (mask.length === 0) return oneOf(['bad-cpu', 'empty-mask'], choose)!;
-  // Rule 4: sched_setaffinity keeps the CPUs that exist; the stricter reading rejects the whole mask.
-  if (mask.length < given.length && !choose('a mask with CPUs that do not exist', [false, true], (o) => o.ok)) {
-    return { ok: false, error: 'bad-cpu' };
+  if (mask.length < given.length) {
+    // Rule 4: the strict reading rejects the mask; sched_setaffinity keeps the CPUs that exist, and
+    // fails (EINVAL, named either way) when none does.
+    if (s.missingCpus === 'bad-cpu') return { ok: false, error: 'bad-cpu' };
+    if (mask.length === 0) return oneOf(['bad-cpu', 'empty-mask'], choose)!;
   }
   s.workers[c.worker] = mask;
   return { ok: true };
 }
 
 function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
-  const g = globalOf(s, c.listener);
+  const g = s.globals[c.listener];
   if (g) {
-    s.globals.splice(s.globals.indexOf(g), 1);
-    for (const l of s.locals) if (l.global === g.id) l.global = null;
+    delete s.globals[c.listener];
+    remove(s.listenOrder, g.id);
+    for (const copy of g.copies) s.locals[copy].global = null;
     return { ok: true, reset: resetQueue(s, g.queue) };
   }
-  const l = localOf(s, c.listener);
+  const l = s.locals[c.listener];
   if (!l) return { ok: false, error: 'unknown-listener' };
-  s.locals.splice(s.locals.indexOf(l), 1);
+  delete s.locals[c.listener];
+  remove(s.tables[l.cpu], l.id);
+  if (l.global !== null) remove(s.globals[l.global].copies, l.id);
   return { ok: true, reset: resetQueue(s, l.queue) };
 }
 
 function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choose<Outcome>): Outcome {
+  const table = c.cpu < s.config.cpus ? s.tables[c.cpu] : [];
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
   // Rule 5: when no listener could take the SYN anyway, refused is as true as the input error.
-  if (errors.length > 0 && s.globals.length === 0 && (c.cpu >= s.config.cpus || localTable(s, c.cpu).length === 0)) errors.push('refused');
+  if (errors.length > 0 && s.listenOrder.length === 0 && table.length === 0) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
-  const table = localTable(s, c.cpu).map((l) => l.id);
   let listener: number;
   let where: 'local' | 'global';
   if (table.length > 0) {
-    listener = choose('local listener', table, (o) => ('listener' in o ? o.listener : undefined));
-    localOf(s, listener)!.queue.push(c.conn);
+    listener = choose('which local listener of the CPU', table, (o) => ('listener' in o ? o.listener : undefined));
+    s.locals[listener].queue.push(c.conn);
     where = 'local';
-  } else if (s.globals.length > 0) {
-    listener = byHash(s.globals.map((g) => g.id), c.hash, choose);
-    globalOf(s, listener)!.queue.push(c.conn);
+  } else if (s.listenOrder.length > 0) {
+    listener = byHash(s.listenOrder, c.hash, choose);
+    s.globals[listener].queue.push(c.conn);
     where = 'global';
   } else {
     return { ok: false, error: 'refused' };
@@ -257,15 +275,15 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
 }
 
 function accept(s: State, c: Extract<Command, { op: 'accept' }>, choose: Choose<Outcome>): Outcome {
-  const g = globalOf(s, c.listener);
-  const l = localOf(s, c.listener);
+  const g = s.globals[c.listener];
+  const l = s.locals[c.listener];
   if (!g && !l) return { ok: false, error: 'unknown-listener' };
   // A local listener's two queues: its global listener's, then its own (rule 6).
-  const parent = l && l.global !== null ? globalOf(s, l.global)! : undefined;
+  const parent = l && l.global !== null ? s.globals[l.global] : undefined;
   const queues = (g ? [g.queue] : [parent?.queue ?? [], l!.queue]).filter((q) => q.length > 0);
   if (queues.length === 0) return { ok: true, conn: null };
   const head = choose(
-    'queue to accept from',
+    'which queue a local listener accepts from',
     queues.map((q) => q[0]),
     (o) => ('conn' in o ? (o.conn ?? undefined) : undefined),
   );
@@ -277,19 +295,23 @@ function accept(s: State, c: Extract<Command, { op: 'accept' }>, choose: Choose<
 function closeConn(s: State, c: Extract<Command, { op: 'closeConn' }>): Outcome {
   const conn = s.connections[c.conn];
   if (!conn) return { ok: false, error: 'unknown-conn' };
-  if (conn.listener !== null) {
-    const queue = (globalOf(s, conn.listener) ?? localOf(s, conn.listener))!.queue;
-    queue.splice(queue.indexOf(c.conn), 1);
-  }
+  if (conn.listener !== null) remove((s.globals[conn.listener] ?? s.locals[conn.listener]).queue, c.conn);
   delete s.connections[c.conn];
   return { ok: true };
 }
 
 export const model: Model<Config, State, Command, Outcome> = {
-  init: (config) => ({
+  // A reading is taken only where the config lets it make a difference, so a run follows no more
+  // branches than it must; elsewhere the state says null.
+  init: (config, read) => ({
     config,
-    globals: [],
-    locals: [],
+    freeCpu: config.listenSpawn === 2 ? read(FREE_CPU.name, FREE_CPU.options) : null,
+    unboundOnOneCpu: config.cpus === 1 && config.listenSpawn !== 0 ? read(UNBOUND_ON_ONE_CPU.name, UNBOUND_ON_ONE_CPU.options) : null,
+    missingCpus: read(MISSING_CPUS.name, MISSING_CPUS.options),
+    globals: {},
+    listenOrder: [],
+    locals: {},
+    tables: Array.from({ length: config.cpus }, () => []),
     workers: {},
     spawnedOn: Array.from({ length: config.cpus }, () => false),
     connections: {},

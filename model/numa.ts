@@ -16,8 +16,10 @@
 //     group-full, nothing moves.
 //  4. `connect` (in_pcblookup_lbgroup): groups of the packet's exact address win over groups of 0.0.0.0,
 //     whatever their domains; neither: refused.
-//     4a. A packet for 0.0.0.0 itself: the issue neither forbids it nor says how it is routed, so the model
-//         allows bad-address, and routing it like any destination (its exact class is the 0.0.0.0 class).
+//     4a. A packet for 0.0.0.0 itself: the issue neither forbids it nor says how it is routed. It reads two
+//         ways, and an implementation takes one for a whole run (`wildcardDestination` in the state):
+//         bad-address, like a malformed address, or routed like any destination (its exact class is the
+//         0.0.0.0 class).
 //     4b. When an input error applies (duplicate-conn, bad-domain, bad-address) and no group of the packet's
 //         address nor of 0.0.0.0 exists, refused is allowed beside it (the errors are not ranked).
 //  5. Within that class: the packet's domain's group; else the no-domain group; else any group of the
@@ -25,14 +27,15 @@
 //  6. Within the group: member hash % count (modulo, not multiply-shift); no hash: any member.
 //  7. `local` is true iff the chosen group's domain equals the packet's domain. A domain-null packet in
 //     the no-domain group may be reported either way: "no domain equals no domain" and "nothing to be
-//     local to" are both fair readings of the issue, so the model allows both.
+//     local to" are both fair readings of the issue; an implementation takes one for a whole run
+//     (`localWithoutDomain` in the state).
 //  8. Removal from a group keeps the order of the others (FreeBSD shifts il_inp[] down).
 //  9. `deregister`: FreeBSD does not migrate queued connections; they are reset and listed. Accepted
-//     connections stay open with their process and count nowhere.
+//     connections stay open with their process and count nowhere (they belong to no listener once accepted).
 // 10. `accept` pops the head of the listener's FIFO (or gives null); `close` closes a queued or accepted
 //     connection. Connection ids are unique while open; a closed or reset id may be used again.
-// Where the issue leaves a choice (several applicable errors; "any group of the class"; no hash) the
-// model allows each.
+// Where the issue leaves a choice at a step (several applicable errors; "any group of the class"; no hash)
+// the model allows each. A step costs what it touches: no rule scans every connection or listener.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
 import { oneOf, type Choose, type Model } from '../core/relation.ts';
@@ -107,13 +110,23 @@ export interface Listener {
 }
 
 export interface Connection {
-  /** null once its listener has deregistered after accepting it: open, but counted nowhere. */
+  /**
+   * The listener whose queue it waits in; null once accepted. An accepted connection belongs to its
+   * process, not to a listener (nothing counts load here), so a deregister leaves it alone (rule 9).
+   */
   listener: number | null;
   accepted: boolean;
 }
 
+/** The two readings of a connect to 0.0.0.0 (rule 4a). */
+export const WILDCARD_DESTINATION = ['bad-address', 'routed'] as const;
+
 export interface State {
   config: Config;
+  /** Rule 4a, fixed for the run: a connect to 0.0.0.0 is 'bad-address', or 'routed' to the 0.0.0.0 groups. */
+  wildcardDestination: (typeof WILDCARD_DESTINATION)[number];
+  /** Rule 7, fixed for the run: `local` of a domain-null packet that lands in the no-domain group. */
+  localWithoutDomain: boolean;
   /** The uid every member of the port must have; null when the port has no member (rule 2). */
   owner: number | null;
   /** Registered listeners by id. */
@@ -182,8 +195,8 @@ export function steer(s: State, address: string, domain: number | null, hash: nu
   }
   // Rule 6: modulo, FreeBSD's INP_PCBLBGROUP_PKTHASH(...) % il_inpcnt. Rule 7: local.
   const members = s.groups[klass][key];
-  const listener = hash === undefined ? choose('member', members, chosenListener) : members[hash % members.length];
-  const local = domain === null && key === NODOM ? choose('local', [true, false], (o) => ('local' in o ? o.local : undefined)) : key === keyOf(domain);
+  const listener = hash === undefined ? choose('member for a connect without a hash', members, chosenListener) : members[hash % members.length];
+  const local = domain === null && key === NODOM ? s.localWithoutDomain : key === keyOf(domain);
   return { listener, local };
 }
 
@@ -229,11 +242,9 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcom
   if (!leaving) return { ok: false, error: 'unknown-listener' };
   leaveGroup(s, c.listener, leaving.address, leaving.domain);
   delete s.listeners[c.listener];
-  if (Object.keys(s.listeners).length === 0) s.owner = null;
+  // Every listener is in a group, so the port has no member iff no address has a group left.
+  if (Object.keys(s.groups).length === 0) s.owner = null;
 
-  for (const conn of Object.values(s.connections)) {
-    if (conn.listener === c.listener && conn.accepted) conn.listener = null;
-  }
   for (const conn of leaving.queue) delete s.connections[conn];
   return { ok: true, reset: [...leaving.queue] };
 }
@@ -242,18 +253,13 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>): Outcom
 function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choose<Outcome>): Outcome {
   const errors: ErrorOf<'connect'>[] = [];
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
-  if (!isAddress(c.address)) errors.push('bad-address');
+  // Rule 4a: under the 'bad-address' reading, 0.0.0.0 is as bad a destination as a malformed address.
+  if (!isAddress(c.address) || (c.address === WILDCARD && s.wildcardDestination === 'bad-address')) errors.push('bad-address');
   if (c.domain !== null && !isDomain(s.config, c.domain)) errors.push('bad-domain');
   if (errors.length > 0) {
-    // Rule 4a: 0.0.0.0 as a destination may be bad-address, beside any other error.
-    if (c.address === WILDCARD) errors.push('bad-address');
     // Rule 4b: no group could take the packet, so refused is as true as the input error.
     if (classOf(s, c.address).length === 0 && classOf(s, WILDCARD).length === 0) errors.push('refused');
     return oneOf(errors, choose)!;
-  }
-  // Rule 4a: 0.0.0.0 as a destination is either bad-address or routed like any other (to the 0.0.0.0 groups).
-  if (c.address === WILDCARD && choose('0.0.0.0 as a destination', [true, false], (o) => !o.ok && o.error === 'bad-address')) {
-    return { ok: false, error: 'bad-address' };
   }
 
   const target = steer(s, c.address, c.domain, c.hash, choose);
@@ -267,9 +273,11 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
 function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
   const listener = s.listeners[c.listener];
   if (!listener) return { ok: false, error: 'unknown-listener' };
-  const head = listener.queue.shift();
+  const head = listener.queue[0];
   if (head === undefined) return { ok: true, conn: null };
-  s.connections[head].accepted = true;
+  // A new array rather than shift(): one write to the state (the oracle journals writes), however long the queue.
+  listener.queue = listener.queue.slice(1);
+  s.connections[head] = { listener: null, accepted: true };
   return { ok: true, conn: head };
 }
 
@@ -277,16 +285,24 @@ function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
 function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
   const conn = s.connections[c.conn];
   if (!conn) return { ok: false, error: 'unknown-conn' };
-  if (!conn.accepted) {
-    const queue = s.listeners[conn.listener!].queue;
-    queue.splice(queue.indexOf(c.conn), 1);
+  if (conn.listener !== null) {
+    const listener = s.listeners[conn.listener];
+    listener.queue = listener.queue.filter((queued) => queued !== c.conn);
   }
   delete s.connections[c.conn];
   return { ok: true };
 }
 
 export const model: Model<Config, State, Command, Outcome> = {
-  init: (config) => ({ config, owner: null, listeners: {}, groups: {}, connections: {} }),
+  init: (config, read) => ({
+    config,
+    wildcardDestination: read('0.0.0.0 as a destination', WILDCARD_DESTINATION),
+    localWithoutDomain: read('local without a domain', [true, false]),
+    owner: null,
+    listeners: {},
+    groups: {},
+    connections: {},
+  }),
   step: (s, cmd, choose) =>
     match(cmd)
       .with({ op: 'register' }, (c) => register(s, c, choose))

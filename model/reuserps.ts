@@ -13,16 +13,18 @@
 //     the first eligible. Nothing eligible: refuse, or (fallback "hash") pick among all eligible members
 //     in registration order at floor(hash*k/2^32), local false.
 //     "Just past" the table's last listener reads two ways once the table grows: wrapped to 0 at once,
-//     or left past the end (so it points at the newcomer). The model allows both.
+//     or left past the end (so it points at the newcomer). An implementation takes one reading for a
+//     whole run: the model reads it in `init` and keeps it in the state (`cursorPastEnd`).
 //  6. Removal compacts every table and keeps order; a cursor keeps pointing at the same next listener.
 //  7. A deregistered listener's queued connections are re-steered in queue order as new arrivals on
 //     their CPU with their hash (migrated or reset); its accepted ones stay open and count nowhere.
 //  8. Connection ids are unique while open; a closed or reset id may be used again.
-// Where the spec leaves a choice (several applicable errors; no hash given) the model allows each.
+// Where the spec leaves a choice at a step (several applicable errors; no hash given) the model allows each.
+// A step costs what it touches: loads are counts on the listeners, and a listener is found by id
+// through `position`, never by a scan over every connection or member.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
 import { oneOf, type Choose, type Model } from '../core/relation.ts';
-import { acceptFrom, closeConnection } from './shared/queues.ts';
 import { cpuNumber, failure, hash32, id, okOnly, uid } from '../core/vocabulary.ts';
 
 // ---- vocabulary ----
@@ -81,6 +83,10 @@ export interface Listener {
   limit: number;
   /** Connection ids waiting for accept, oldest first. */
   queue: number[];
+  /** Rule 4: connections assigned to it (queued or accepted) and not yet closed, reset or migrated away. */
+  load: number;
+  /** Ids of the open connections it accepted (so deregister can let them go without a scan). */
+  accepted: Record<number, true>;
 }
 
 export interface Connection {
@@ -91,70 +97,82 @@ export interface Connection {
   accepted: boolean;
 }
 
+/** The two readings of "just past" the table's last listener (rule 5). */
+export const CURSOR_PAST_END = ['wrap', 'stay'] as const;
+export type CursorPastEnd = (typeof CURSOR_PAST_END)[number];
+
 export interface State {
   config: Config;
+  /**
+   * The reading of "the cursor moves just past it" after round-robin takes a table's last listener,
+   * fixed for the run: 'wrap' puts the cursor back at 0 at once; 'stay' leaves it at the table's
+   * length, so a listener registered next is the next one taken.
+   */
+  cursorPastEnd: CursorPastEnd;
   group: { mode: 'reuserps' | 'plain'; owner: number } | null;
   /** Group order: registration order, except that plain removal swaps the last member in. */
   members: Listener[];
+  /** Listener id → its index in `members`, so finding a listener by id costs no scan. */
+  position: Record<number, number>;
   /** Per CPU, listener ids in table order. */
   tables: number[][];
   /**
-   * Per CPU, the table position just past the listener round-robin chose last (rule 5); it may equal
-   * the table's length ("past the end") until the next choice or removal. Lookups start at cursor % length.
+   * Per CPU, the table position just past the listener round-robin chose last (rule 5). With 'stay' it
+   * may equal the table's length until the next choice or removal; lookups start at cursor % length.
    */
   cursors: number[];
-  /**
-   * Per CPU, true when the last choice took the table's last listener and the cursor is not back at 0:
-   * a reading that wrapped the cursor to 0 at once then differs from one that left it past the end.
-   */
-  cursorsAtEnd: boolean[];
   /** Open connections by id. */
   connections: Record<number, Connection>;
 }
 
 // ---- helpers ----
 
-const memberOf = (s: State, listener: number) => s.members.find((m) => m.id === listener);
+export const memberOf = (s: State, listener: number): Listener | undefined => {
+  const at = s.position[listener];
+  return at === undefined ? undefined : s.members[at];
+};
 
 /** True iff the listener can take one more connection (rule 4). */
 export function isBelowLimit(s: State, listener: number): boolean {
-  const { limit } = memberOf(s, listener)!;
-  return limit === 0 || loadOf(s, listener) < limit;
+  const { limit, load } = memberOf(s, listener)!;
+  return limit === 0 || load < limit;
 }
 
-export function loadOf(s: State, listener: number): number {
-  return Object.values(s.connections).filter((c) => c.listener === listener).length;
-}
-
-
-/** floor(hash * n / 2^32) when the hash is known; any candidate when it is not. */
-function byHash(candidates: number[], hash: number | undefined, pick: (candidates: number[]) => number): number {
-  return hash === undefined ? pick(candidates) : candidates[Math.floor((hash * candidates.length) / 2 ** 32)];
-}
+/** floor(hash * n / 2^32): Linux's reciprocal_scale. */
+const scaled = (hash: number, n: number) => Math.floor((hash * n) / 2 ** 32);
 
 /** The listener an arrival on `cpu` goes to (rules 3 and 5), or null when it is refused. Moves cursors. */
 function steer(s: State, cpu: number, hash: number | undefined, pick: (candidates: number[]) => number) {
   if (s.group === null) return null;
-  if (s.group.mode === 'plain') return { listener: byHash(s.members.map((m) => m.id), hash, pick), local: false };
+  if (s.group.mode === 'plain') {
+    const listener = hash === undefined ? pick(s.members.map((m) => m.id)) : s.members[scaled(hash, s.members.length)].id;
+    return { listener, local: false };
+  }
 
   const table = s.tables[cpu];
   const eligible = (listener: number) => isBelowLimit(s, listener);
   if (table.some(eligible)) {
     if (s.config.policy === 'top-down') return { listener: table.find(eligible)!, local: true };
-    const firstEligibleFrom = (start: number) => {
-      for (let k = 0; ; k++) if (eligible(table[(start + k) % table.length])) return (start + k) % table.length;
-    };
-    // The cursor as stored, and (if it was left past the end) the reading that wrapped it to 0 at once.
-    const readings = [firstEligibleFrom(s.cursors[cpu] % table.length)];
-    if (s.cursorsAtEnd[cpu]) readings.push(firstEligibleFrom(0));
-    const at = table.indexOf(pick([...new Set(readings.map((i) => table[i]))]));
-    s.cursors[cpu] = at + 1;
-    s.cursorsAtEnd[cpu] = at + 1 === table.length;
+    let at = s.cursors[cpu] % table.length;
+    while (!eligible(table[at])) at = (at + 1) % table.length;
+    // Just past the chosen listener; past the last one, the run's reading of "just past" decides.
+    s.cursors[cpu] = at + 1 < table.length || s.cursorPastEnd === 'stay' ? at + 1 : 0;
     return { listener: table[at], local: true };
   }
   if (s.config.fallback === 'refuse') return null;
+  // The hash fallback looks at the whole group, so it costs a pass over the members.
   const candidates = s.members.map((m) => m.id).filter(eligible);
-  return candidates.length === 0 ? null : { listener: byHash(candidates, hash, pick), local: false };
+  if (candidates.length === 0) return null;
+  return { listener: hash === undefined ? pick(candidates) : candidates[scaled(hash, candidates.length)], local: false };
+}
+
+/** True iff an arrival on `cpu` would be refused, as `steer` decides it, but changing nothing. */
+function refusedOn(s: State, cpu: number): boolean {
+  if (s.group === null) return true;
+  if (s.group.mode === 'plain') return false;
+  const eligible = (listener: number) => isBelowLimit(s, listener);
+  if (s.tables[cpu].some(eligible)) return false;
+  return s.config.fallback === 'refuse' || !s.members.some((m) => eligible(m.id));
 }
 
 /** Takes a listener out of one CPU table, keeping order and the cursor on the same next listener (rule 6). */
@@ -164,7 +182,22 @@ function removeFromTable(s: State, cpu: number, listener: number) {
   table.splice(at, 1);
   if (at < s.cursors[cpu]) s.cursors[cpu]--;
   if (s.cursors[cpu] >= table.length) s.cursors[cpu] = 0;
-  if (s.cursors[cpu] === 0) s.cursorsAtEnd[cpu] = false;
+}
+
+/** Takes a member out of the group order (rules 3 and 6), keeping `position` right. */
+function leaveGroup(s: State, leaving: Listener) {
+  const at = s.position[leaving.id];
+  delete s.position[leaving.id];
+  if (s.group!.mode === 'plain') {
+    const last = s.members.pop()!;
+    if (last.id !== leaving.id) {
+      s.members[at] = last;
+      s.position[last.id] = at;
+    }
+  } else {
+    s.members.splice(at, 1);
+    for (let i = at; i < s.members.length; i++) s.position[s.members[i].id] = i;
+  }
 }
 
 // ---- actions ----
@@ -187,33 +220,27 @@ function register(s: State, c: Extract<Command, { op: 'register' }>, choose: Cho
   if (rejected) return rejected;
 
   s.group ??= { mode, owner: c.uid };
-  s.members.push({ id: c.listener, uid: c.uid, cpus: mask, limit: c.limit, queue: [] });
+  s.position[c.listener] = s.members.length;
+  s.members.push({ id: c.listener, uid: c.uid, cpus: mask, limit: c.limit, queue: [], load: 0, accepted: {} });
   for (const cpu of mask) s.tables[cpu].push(c.listener);
   return { ok: true };
 }
 
 function deregister(s: State, c: Extract<Command, { op: 'deregister' }>, choose: Choose<Outcome>): Outcome {
-  const at = s.members.findIndex((m) => m.id === c.listener);
-  if (at < 0) return { ok: false, error: 'unknown-listener' };
-  const leaving = s.members[at];
-  if (s.group!.mode === 'plain') {
-    s.members[at] = s.members[s.members.length - 1];
-    s.members.pop();
-  } else {
-    s.members.splice(at, 1);
-    for (const cpu of leaving.cpus) removeFromTable(s, cpu, leaving.id);
-  }
+  const leaving = memberOf(s, c.listener);
+  if (!leaving) return { ok: false, error: 'unknown-listener' };
+  const mode = s.group!.mode;
+  leaveGroup(s, leaving);
+  if (mode === 'reuserps') for (const cpu of leaving.cpus) removeFromTable(s, cpu, leaving.id);
   if (s.members.length === 0) s.group = null;
 
-  for (const conn of Object.values(s.connections)) {
-    if (conn.listener === leaving.id && conn.accepted) conn.listener = null;
-  }
+  for (const conn of Object.keys(leaving.accepted)) s.connections[Number(conn)].listener = null;
   const migrated: [number, number][] = [];
   const reset: number[] = [];
   for (const connId of leaving.queue) {
     const conn = s.connections[connId];
     const target = steer(s, conn.cpu, conn.hash, (candidates) =>
-      choose(`new listener of connection ${connId}`, candidates, (o) =>
+      choose('new listener of a migrated connection', candidates, (o) =>
         'migrated' in o ? o.migrated.find(([moved]) => moved === connId)?.[1] : undefined,
       ),
     );
@@ -221,9 +248,11 @@ function deregister(s: State, c: Extract<Command, { op: 'deregister' }>, choose:
       delete s.connections[connId];
       reset.push(connId);
     } else {
-      conn.listener = target.listener;
-      memberOf(s, target.listener)!.queue.push(connId);
-      migrated.push([connId, target.listener]);
+      const to = memberOf(s, target.listener)!;
+      conn.listener = to.id;
+      to.queue.push(connId);
+      to.load++;
+      migrated.push([connId, to.id]);
     }
   }
   return { ok: true, migrated, reset };
@@ -234,28 +263,57 @@ function connect(s: State, c: Extract<Command, { op: 'connect' }>, choose: Choos
   if (s.connections[c.conn] !== undefined) errors.push('duplicate-conn');
   if (c.cpu >= s.config.cpus) errors.push('bad-cpu');
   // When nothing could take the connection anyway, "refused" is just as true as the input error.
-  const nowhere = () => s.group === null || (c.cpu < s.config.cpus && steer(structuredClone(s), c.cpu, c.hash, (candidates) => candidates[0]) === null);
-  if (errors.length > 0 && nowhere()) errors.push('refused');
+  if (errors.length > 0 && (s.group === null || (c.cpu < s.config.cpus && refusedOn(s, c.cpu)))) errors.push('refused');
   const rejected = oneOf(errors, choose);
   if (rejected) return rejected;
 
   const target = steer(s, c.cpu, c.hash, (candidates) =>
-    choose('listener', candidates, (o) => ('listener' in o ? o.listener : undefined)),
+    choose('listener of a connect without a hash', candidates, (o) => ('listener' in o ? o.listener : undefined)),
   );
   if (target === null) return { ok: false, error: 'refused' };
   s.connections[c.conn] = { listener: target.listener, cpu: c.cpu, accepted: false, ...(c.hash === undefined ? {} : { hash: c.hash }) };
-  memberOf(s, target.listener)!.queue.push(c.conn);
+  const to = memberOf(s, target.listener)!;
+  to.queue.push(c.conn);
+  to.load++;
   return { ok: true, ...target };
 }
 
+/** `accept`: the oldest queued connection, or conn null when none waits. */
+function accept(s: State, c: Extract<Command, { op: 'accept' }>): Outcome {
+  const member = memberOf(s, c.listener);
+  if (!member) return { ok: false, error: 'unknown-listener' };
+  const head = member.queue[0];
+  if (head === undefined) return { ok: true, conn: null };
+  // A new array rather than shift(): one write to the state (the oracle journals writes), however long the queue.
+  member.queue = member.queue.slice(1);
+  s.connections[head].accepted = true;
+  member.accepted[head] = true;
+  return { ok: true, conn: head };
+}
+
+/** `close`: an open connection, accepted or still queued (a client that gave up), goes away and stops counting. */
+function close(s: State, c: Extract<Command, { op: 'close' }>): Outcome {
+  const open = s.connections[c.conn];
+  if (!open) return { ok: false, error: 'unknown-conn' };
+  const member = open.listener === null ? undefined : memberOf(s, open.listener)!;
+  if (member) {
+    member.load--;
+    if (open.accepted) delete member.accepted[c.conn];
+    else member.queue = member.queue.filter((queued) => queued !== c.conn);
+  }
+  delete s.connections[c.conn];
+  return { ok: true };
+}
+
 export const model: Model<Config, State, Command, Outcome> = {
-  init: (config) => ({
+  init: (config, read) => ({
     config,
+    cursorPastEnd: read('cursor past the end', CURSOR_PAST_END),
     group: null,
     members: [],
+    position: {},
     tables: Array.from({ length: config.cpus }, () => []),
     cursors: Array.from({ length: config.cpus }, () => 0),
-    cursorsAtEnd: Array.from({ length: config.cpus }, () => false),
     connections: {},
   }),
   step: (s, cmd, choose) =>
@@ -263,7 +321,7 @@ export const model: Model<Config, State, Command, Outcome> = {
       .with({ op: 'register' }, (c) => register(s, c, choose))
       .with({ op: 'deregister' }, (c) => deregister(s, c, choose))
       .with({ op: 'connect' }, (c) => connect(s, c, choose))
-      .with({ op: 'accept' }, (c) => acceptFrom(s, c.listener))
-      .with({ op: 'close' }, (c) => closeConnection(s, c.conn))
+      .with({ op: 'accept' }, (c) => accept(s, c))
+      .with({ op: 'close' }, (c) => close(s, c))
       .exhaustive(),
 };

@@ -12,13 +12,16 @@
 //  4. Revisions: setRemote with a different remote starts revision n+1 (revisions count from 1). Ports held
 //     under older revisions stay held (for their own 4-tuple) until released with their own revision number;
 //     they neither block nor count for the new revision.
-//  5. allocate may return any sound free port: the model allows the whole set (choose 'port').
-// Where the issue leaves a choice the model allows each option:
-//  - several applicable errors (bad-bucket and no-remote at once): either;
-//  - setRemote to the remote already current: the same revision (it is no change) or a new one.
+//  5. allocate may return any sound free port: the model allows the whole set (the freedom 'which free port').
+// Readings (an implementation takes one for a whole run; init reads them, the state keeps them):
+//  - setRemote to the remote already current: the same revision (it is no change, as the impl reads it) or a new one;
+//  - a bucket below `buckets` that no RETA entry names: `exhausted` (it has no port, as the impl reads it) or
+//    `bad-bucket` (it is no bucket of the table).
+// Freedoms (per step): which free port; which error when bad-bucket and no-remote both apply.
 import { match } from 'ts-pattern';
 import { z } from 'zod';
-import type { Choose, Model } from '../core/relation.ts';
+import { raw } from '../core/journal.ts';
+import { oneOf, type Choose, type Model } from '../core/relation.ts';
 import { failure, id, InputError, okOnly } from '../core/vocabulary.ts';
 import { DEFAULT_KEY, keyBytes, parseAddress, parseIPv4, parseIPv6, replyInput, toeplitz, type Family } from './toeplitz.ts';
 
@@ -122,12 +125,22 @@ export interface Remote {
 export interface Holding {
   /** The remote of that revision: with the local address and a port, the 4-tuple the port is held for. */
   remote: Remote;
-  /** Held ports, ascending. */
-  ports: number[];
+  /** Held ports, as a set: port → true (listed ascending, as an object lists integer keys). */
+  ports: Record<number, true>;
+  /** How many ports it holds: a revision that holds none is dropped. */
+  count: number;
 }
+
+/** Readings of rule 4 (the current remote set again) and rule 6 (a bucket that no RETA entry names). */
+export const SAME_REMOTE_AGAIN = ['same revision', 'new revision'] as const;
+export const UNNAMED_BUCKET = ['exhausted', 'bad-bucket'] as const;
 
 export interface State {
   config: Config;
+  /** Reading: what setRemote to the remote already current does, for the whole run. */
+  sameRemoteAgain: (typeof SAME_REMOTE_AGAIN)[number];
+  /** Reading: what allocate answers for a bucket that no RETA entry names, for the whole run. */
+  unnamedBucket: (typeof UNNAMED_BUCKET)[number];
   /** The current revision; 0 until the first setRemote. */
   revision: number;
   /** The current remote (null until the first setRemote). */
@@ -167,30 +180,60 @@ function addressBytes(family: Family, text: string): number[] {
   return bytes;
 }
 
-// The bucket of every port of the range for one (config, remote), computed once: the bit-by-bit hash is
-// the definition, but a property run asks the same question thousands of times.
-const cache = new Map<string, Int32Array>();
+// What a config implies, computed once: the bit-by-bit hash is the definition, but a run asks the same
+// questions thousands of times, and a step must not cost what the whole range or RETA costs.
+interface Derived {
+  /** 1 for each bucket some RETA entry names. */
+  named: Uint8Array;
+  /** Per remote (address bytes and port): the bucket of every port of the range, and each bucket's ports. */
+  remotes: Map<string, { bucketOfPort: Int32Array; aligned: Map<number, number[]> }>;
+}
+const derivedOf = new WeakMap<object, Derived>();
+const derivedByText = new Map<string, Derived>();
 
-function bucketsOfRange(c: Config, remote: Remote): Int32Array {
-  const cacheKey = `${JSON.stringify(c)}|${remote.address}|${remote.port}`;
-  let table = cache.get(cacheKey);
-  if (table === undefined) {
-    const [low, high] = c.portRange;
-    const bucket = steering(c, remote);
-    table = new Int32Array(high - low + 1);
-    for (let p = low; p <= high; p++) table[p - low] = bucket(p);
-    if (cache.size >= 64) cache.clear();
-    cache.set(cacheKey, table);
+function derived(c: Config): Derived {
+  const plain = raw(c);
+  let d = derivedOf.get(plain);
+  if (d === undefined) {
+    // A copy of the state (a second way forward) has a copy of the config: found again by its text.
+    const text = JSON.stringify(plain);
+    d = derivedByText.get(text);
+    if (d === undefined) {
+      const named = new Uint8Array(c.buckets);
+      for (const b of c.reta) named[b] = 1;
+      d = { named, remotes: new Map() };
+      if (derivedByText.size >= 32) derivedByText.clear();
+      derivedByText.set(text, d);
+    }
+    derivedOf.set(plain, d);
   }
-  return table;
+  return d;
 }
 
-/** Every port of the range that is aligned to `bucket` for `remote`, ascending. */
-export function alignedPorts(c: Config, remote: Remote, bucket: number): number[] {
-  const table = bucketsOfRange(c, remote);
-  const out: number[] = [];
-  for (let i = 0; i < table.length; i++) if (table[i] === bucket) out.push(c.portRange[0] + i);
-  return out;
+/** True iff some RETA entry names `bucket`. */
+const isNamed = (c: Config, bucket: number) => bucket < c.buckets && derived(c).named[bucket] === 1;
+
+/** Every port of the range that is aligned to `bucket` for `remote`, ascending (shared: do not modify). */
+export function alignedPorts(c: Config, remote: Remote, bucket: number): readonly number[] {
+  const d = derived(c);
+  const remoteKey = `${addressBytes(c.family, remote.address).join('.')}|${remote.port}`;
+  let table = d.remotes.get(remoteKey);
+  if (table === undefined) {
+    const [low, high] = c.portRange;
+    const bucketOf = steering(c, remote);
+    const bucketOfPort = new Int32Array(high - low + 1);
+    for (let p = low; p <= high; p++) bucketOfPort[p - low] = bucketOf(p);
+    table = { bucketOfPort, aligned: new Map() };
+    if (d.remotes.size >= 64) d.remotes.clear();
+    d.remotes.set(remoteKey, table);
+  }
+  let ports = table.aligned.get(bucket);
+  if (ports === undefined) {
+    ports = [];
+    for (let i = 0; i < table.bucketOfPort.length; i++) if (table.bucketOfPort[i] === bucket) ports.push(c.portRange[0] + i);
+    table.aligned.set(bucket, ports);
+  }
+  return ports;
 }
 
 const sameRemote = (c: Config, a: Remote, b: Remote) =>
@@ -198,59 +241,59 @@ const sameRemote = (c: Config, a: Remote, b: Remote) =>
 
 // ---- actions ----
 
-function setRemote(s: State, c: Extract<Command, { op: 'setRemote' }>, choose: Choose<Outcome>): Outcome {
+function setRemote(s: State, c: Extract<Command, { op: 'setRemote' }>): Outcome {
   const remote = { address: c.address, port: c.port };
   addressBytes(s.config.family, c.address); // a remote of the other family is bad input, not an outcome
-  if (s.remote !== null && sameRemote(s.config, s.remote, remote)) {
-    // Rule 4 speaks of a *change* of remote; setting the same one again may keep the revision or start one.
-    const revision = choose('revision', [s.revision, s.revision + 1], (o) => ('revision' in o ? o.revision : undefined));
-    if (revision === s.revision) return { ok: true, revision };
-  }
+  // Rule 4 speaks of a *change* of remote: setting the same one again keeps the revision under one reading.
+  if (s.remote !== null && sameRemote(s.config, s.remote, remote) && s.sameRemoteAgain === 'same revision') return { ok: true, revision: s.revision };
   s.revision += 1;
   s.remote = remote;
   return { ok: true, revision: s.revision };
 }
 
 function allocate(s: State, c: Extract<Command, { op: 'allocate' }>, choose: Choose<Outcome>): Outcome {
-  const errors: ('bad-bucket' | 'no-remote' | 'exhausted')[] = [];
+  const errors: ('bad-bucket' | 'no-remote')[] = [];
   if (c.bucket >= bucketCount(s.config)) errors.push('bad-bucket');
+  // A bucket that no RETA entry names is no bucket of the table under one reading; under the other it is a
+  // bucket without ports, which the rules below find exhausted.
+  else if (s.config.align === 'toeplitz' && s.unnamedBucket === 'bad-bucket' && !isNamed(s.config, c.bucket)) errors.push('bad-bucket');
   if (s.remote === null) errors.push('no-remote');
-  // A bucket below `buckets` that no RETA entry names has no port: "exhausted", or just as fairly "bad-bucket".
-  if (s.config.align === 'toeplitz' && c.bucket < bucketCount(s.config) && !s.config.reta.includes(c.bucket)) {
-    errors.push('bad-bucket');
-    if (s.remote !== null) errors.push('exhausted');
-  }
-  if (errors.length > 0) {
-    const error = choose('error', errors, (o) => (o.ok ? undefined : (o.error as (typeof errors)[number])));
-    return { ok: false, error };
-  }
+  const rejected = oneOf(errors, choose); // rule 6
+  if (rejected) return rejected;
+
   const holding = s.held[s.revision];
-  const taken = new Set(holding?.ports ?? []);
-  const free = alignedPorts(s.config, s.remote!, c.bucket).filter((p) => !taken.has(p)); // rules 1 and 2
+  const free = alignedPorts(s.config, s.remote!, c.bucket).filter((p) => holding?.ports[p] !== true); // rules 1 and 2
   if (free.length === 0) return { ok: false, error: 'exhausted' }; // rule 3
-  const port = choose('port', free, (o) => ('port' in o ? o.port : undefined)); // rule 5
-  if (holding === undefined) s.held[s.revision] = { remote: { ...s.remote! }, ports: [port] };
+  const port = free.length === 1 ? free[0] : choose('which free port', free, (o) => ('port' in o ? o.port : undefined)); // rule 5
+  if (holding === undefined) s.held[s.revision] = { remote: { address: s.remote!.address, port: s.remote!.port }, ports: { [port]: true }, count: 1 };
   else {
-    holding.ports.push(port);
-    holding.ports.sort((a, b) => a - b);
+    holding.ports[port] = true;
+    holding.count += 1;
   }
   return { ok: true, port };
 }
 
 function release(s: State, c: Extract<Command, { op: 'release' }>): Outcome {
   const holding = s.held[c.revision];
-  const at = holding === undefined ? -1 : holding.ports.indexOf(c.port);
-  if (at < 0) return { ok: false, error: 'not-allocated' }; // rule 2
-  holding.ports.splice(at, 1);
-  if (holding.ports.length === 0) delete s.held[c.revision];
+  if (holding === undefined || holding.ports[c.port] !== true) return { ok: false, error: 'not-allocated' }; // rule 2
+  delete holding.ports[c.port];
+  holding.count -= 1;
+  if (holding.count === 0) delete s.held[c.revision];
   return { ok: true };
 }
 
 export const model: Model<Config, State, Command, Outcome> = {
-  init: (config) => ({ config, revision: 0, remote: null, held: {} }),
+  init: (config, read) => ({
+    config,
+    sameRemoteAgain: read('the current remote set again', SAME_REMOTE_AGAIN),
+    unnamedBucket: read('a bucket no RETA entry names', UNNAMED_BUCKET),
+    revision: 0,
+    remote: null,
+    held: {},
+  }),
   step: (s, cmd, choose) =>
     match(cmd)
-      .with({ op: 'setRemote' }, (c) => setRemote(s, c, choose))
+      .with({ op: 'setRemote' }, (c) => setRemote(s, c))
       .with({ op: 'allocate' }, (c) => allocate(s, c, choose))
       .with({ op: 'release' }, (c) => release(s, c))
       .exhaustive(),

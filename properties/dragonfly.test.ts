@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allowedOutcomes, judge, stepWith } from '../core/relation.ts';
+import { allowedOutcomes, initialState, judge, stepWith } from '../core/relation.ts';
 import { canonical } from '../core/vocabulary.ts';
 import { configSchema, model, type Command, type State } from '../model/dragonfly.ts';
 import { dragonflyScheme } from './dragonfly.ts';
@@ -13,7 +13,7 @@ describe('dragonfly', () => {
 
 /** The state after registering listeners 10, 11, ... and then deregistering those at `gaps` (by slot). */
 function groupWithSlots(cpus: number, highest: number, gaps: number[]): State {
-  let state = model.init(configSchema.parse({ cpus, groupMax: 16 }));
+  let state = initialState(model, configSchema.parse({ cpus, groupMax: 16 }));
   const run = (cmd: Command) => (state = stepWith(model, state, cmd).next);
   for (let slot = 0; slot <= highest; slot++) run({ op: 'register', listener: 10 + slot, uid: 1000 });
   for (const slot of gaps) run({ op: 'deregister', listener: 10 + slot });

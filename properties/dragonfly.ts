@@ -1,7 +1,9 @@
 // DragonFly SO_REUSEPORT with CPU localization — the properties checked on every step, the generators
 // that drive them, and the corners the generators must reach. Each property is stated independently
 // of the model's code (it recomputes slots, indices and heirs from the states it is shown), so it
-// checks the implementation and the model alike.
+// checks the implementation and the model alike. Each looks only at what its step could change: a
+// connect one member (found by its index in the slot-sorted group, which slot-order checks), a
+// register or deregister the group's list of slots and the heir's queue.
 import fc from 'fast-check';
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { commandSchema, configSchema, model, outcomeSchemas, type Command, type Config, type Member, type Outcome, type State } from '../model/dragonfly.ts';
@@ -15,9 +17,12 @@ type DragonflyProperty = Property<Config, State, Command, Outcome>;
 
 const bySlot = (members: Member[]) => [...members].sort((a, b) => a.slot - b.slot);
 const slotOf = (s: State, listener: number) => s.members.find((m) => m.id === listener)?.slot;
-/** True iff the group holds exactly the slots 0..cpus-1: one listener per network CPU. */
-const holdsEveryCpuOnce = (s: State) =>
-  s.members.length === s.config.cpus && bySlot(s.members).every((m, i) => m.slot === i);
+/**
+ * True iff the group holds exactly the slots 0..cpus-1: one listener per network CPU. In a group of
+ * distinct slots kept in increasing order (slot-order), that is: cpus members, the last in slot cpus-1.
+ */
+const holdsEveryCpuOnce = (s: State) => s.members.length === s.config.cpus && s.members[s.config.cpus - 1].slot === s.config.cpus - 1;
+const isMembershipChange = (cmd: Command) => cmd.op === 'register' || cmd.op === 'deregister';
 const connected = (t: T): t is T & { cmd: Extract<Command, { op: 'connect' }>; outcome: { ok: true; listener: number; local: boolean } } =>
   t.cmd.op === 'connect' && t.outcome.ok && 'local' in t.outcome;
 
@@ -29,19 +34,23 @@ export const completeLocalization: DragonflyProperty = {
     const { cmd, outcome, before } = t;
     if (!outcome.local) return `with one listener per CPU, connect ${show(cmd)} was not local (listener ${outcome.listener})`;
     if (cmd.hash === undefined) return null;
-    const slot = slotOf(before, outcome.listener);
+    // Slots 0..cpus-1 in order: the listener of CPU c is the member at index c.
     const cpu = cmd.hash % before.config.cpus;
-    return slot === cpu ? null : `hash ${cmd.hash} arrives on CPU ${cpu} but went to listener ${outcome.listener} in slot ${slot}`;
+    const owner = before.members[cpu];
+    return owner.id === outcome.listener ? null : `hash ${cmd.hash} arrives on CPU ${cpu} but went to listener ${outcome.listener}, not ${owner.id} in slot ${owner.slot}`;
   }),
 };
 
 export const slotPersistence: DragonflyProperty = {
   name: 'slot-persistence',
-  rule: "true iff a member's slot never changes while it lives, and a new member takes (and reports) the lowest slot no member holds",
+  rule: "true iff a member's slot never changes while it lives (across every register and deregister), and a new member takes (and reports) the lowest slot no member holds",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
+    // Only a register or a deregister changes the group.
+    if (!isMembershipChange(cmd)) return null;
+    const earlier = new Map(before.members.map((m) => [m.id, m.slot]));
     for (const m of after.members) {
-      const earlier = slotOf(before, m.id);
-      if (earlier !== undefined && earlier !== m.slot) return `listener ${m.id} moved from slot ${earlier} to slot ${m.slot}`;
+      const slot = earlier.get(m.id);
+      if (slot !== undefined && slot !== m.slot) return `listener ${m.id} moved from slot ${slot} to slot ${m.slot}`;
     }
     if (cmd.op !== 'register' || !outcome.ok || !('slot' in outcome)) return null;
     const taken = new Set(before.members.map((m) => m.slot));
@@ -55,8 +64,10 @@ export const slotPersistence: DragonflyProperty = {
 
 export const slotOrder: DragonflyProperty = {
   name: 'slot-order',
-  rule: 'true iff after every step the group lists its members in strictly increasing slot order, every slot below groupMax',
-  monitor: everyStep(({ after }) => {
+  rule: 'true iff after every register and deregister (the steps that change the group) it lists its members in strictly increasing slot order, every slot below groupMax',
+  monitor: everyStep(({ cmd, after }) => {
+    // Only a register or a deregister changes the group.
+    if (!isMembershipChange(cmd)) return null;
     const slots = after.members.map((m) => m.slot);
     const sorted = slots.every((slot, i) => i === 0 || slots[i - 1] < slot);
     if (!sorted) return `the group's slots are ${show(slots)}, not in increasing order`;
@@ -74,11 +85,12 @@ export const moduloIndex: DragonflyProperty = {
       return outcome.error === 'refused' && before.members.length > 0 ? `refused with ${before.members.length} members in the group` : null;
     }
     if (cmd.hash === undefined || !('listener' in outcome)) return null;
-    const group = bySlot(before.members);
+    // The group is listed in slot order (slot-order), so index h % count is the member at that position.
+    const group = before.members;
     const index = cmd.hash % group.length;
     return outcome.listener === group[index].id
       ? null
-      : `hash ${cmd.hash} % ${group.length} = ${index} is listener ${group[index].id} of ${show(group.map((m) => m.id))}, not ${outcome.listener}`;
+      : `hash ${cmd.hash} % ${group.length} = ${index} is listener ${group[index].id} in slot ${group[index].slot}, not ${outcome.listener}`;
   }),
 };
 
@@ -87,8 +99,10 @@ export const localFlag: DragonflyProperty = {
   rule: "true iff a connect with hash h says `local` exactly when its listener's CPU (slot % cpus) is the packet's CPU (h % cpus)",
   monitor: everyStep((t) => {
     if (!connected(t) || t.cmd.hash === undefined) return null;
-    const slot = slotOf(t.before, t.outcome.listener);
-    if (slot === undefined) return `listener ${t.outcome.listener} is not a member`;
+    // The listener a hash reaches is the member at index h % count; another one is modulo-index's to report.
+    const member = t.before.members[t.cmd.hash % t.before.members.length];
+    if (member?.id !== t.outcome.listener) return null;
+    const slot = member.slot;
     const { cpus } = t.before.config;
     const local = slot % cpus === t.cmd.hash % cpus;
     return t.outcome.local === local ? null : `local is ${t.outcome.local}, but slot ${slot} is on CPU ${slot % cpus} and the packet on CPU ${t.cmd.hash % cpus}`;
@@ -114,22 +128,19 @@ export const inheritance: DragonflyProperty = {
     if (!sameValue(outcome.migrated, wanted) || outcome.reset.length > 0) {
       return `queue ${show(leaving.queue)} should move to ${heir.id} as ${show(wanted)}; got ${show(outcome)}`;
     }
-    for (const m of remaining) {
-      const queue = after.members.find((a) => a.id === m.id)?.queue;
-      const expected = m.id === heir.id ? [...m.queue, ...leaving.queue] : m.queue;
-      if (!sameValue(queue, expected)) return `listener ${m.id}'s queue is ${show(queue)}, expected ${show(expected)}`;
-    }
-    return null;
+    // The heir's queue is its own, then the leaving one's (the other queues are not the step's to change).
+    const queue = after.members.find((a) => a.id === heir.id)?.queue;
+    const expected = [...heir.queue, ...leaving.queue];
+    return sameValue(queue, expected) ? null : `listener ${heir.id}'s queue is ${show(queue)}, expected ${show(expected)}`;
   }),
 };
 
 
 export const sameUid: DragonflyProperty = {
   name: 'same-uid',
-  rule: "true iff all members share one uid, and a register fails with uid-mismatch exactly when the group has members of another uid (any other error aside)",
-  monitor: everyStep(({ before, cmd, outcome, after }) => {
-    const uids = new Set(after.members.map((m) => m.uid));
-    if (uids.size > 1) return `members have uids ${show([...uids])}`;
+  rule: "true iff no register lets a uid into a group whose members have another uid (so all members share one), and a register fails with uid-mismatch only when the group has members of another uid",
+  monitor: everyStep(({ before, cmd, outcome }) => {
+    // Only a register adds a member: the group keeps one uid iff no register lets another in.
     if (cmd.op !== 'register') return null;
     const owner = before.members[0]?.uid;
     const mismatch = owner !== undefined && owner !== cmd.uid;
@@ -230,6 +241,18 @@ export const dragonflyScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [],
+  freedoms: [
+    { name: 'which error', meaning: 'which of several applicable errors is reported: the spec does not rank them' },
+    {
+      name: 'listener of a connect without hash',
+      meaning: "which member a connect without a hash goes to: any member, as some 32-bit hash of that packet would choose",
+    },
+    {
+      name: 'local of a connect without hash',
+      meaning: "whether a connect without a hash is local: any value a hash choosing that member can give (its packet's CPU is as unknown as its hash)",
+    },
+  ],
   implementation: (config) => new DragonflyImpl(config),
   properties: [completeLocalization, slotPersistence, slotOrder, moduloIndex, localFlag, inheritance, noLostConnections, sameUid, groupMax],
   runs,

@@ -7,7 +7,10 @@ import { FastsocketImpl } from '../impl/fastsocket.ts';
 import {
   commandSchema,
   configSchema,
+  FREE_CPU,
+  MISSING_CPUS,
   model,
+  UNBOUND_ON_ONE_CPU,
   outcomeSchemas,
   type Command,
   type Config,
@@ -20,22 +23,27 @@ import { sameValue, show } from '../core/vocabulary.ts';
 type T = Transition<Config, State, Command, Outcome>;
 type FastsocketProperty = Property<Config, State, Command, Outcome>;
 
+// Each property looks only at what its step could change: the command's CPU, listener, worker or
+// connection, and the listeners tied to it (its CPU's table, its global listener or its local copies).
 
-const tableOf = (s: State, cpu: number) => s.locals.filter((l) => l.cpu === cpu).map((l) => l.id);
-const listenerIds = (s: State) => [...s.globals.map((g) => g.id), ...s.locals.map((l) => l.id)];
-const queueOf = (s: State, listener: number) =>
-  s.globals.find((g) => g.id === listener)?.queue ?? s.locals.find((l) => l.id === listener)?.queue;
+/** CPU c's local table: the open local listeners of c it lists (an entry a close left behind does not count). */
+const tableOf = (s: State, cpu: number) => (s.tables[cpu] ?? []).filter((l) => s.locals[l]?.cpu === cpu);
+const isOpen = (s: State, listener: number) => listener in s.globals || listener in s.locals;
+const queueOf = (s: State, listener: number) => s.globals[listener]?.queue ?? s.locals[listener]?.queue;
 const boundTo = (s: State, worker: number) => (s.workers[worker]?.length === 1 ? s.workers[worker][0] : null);
-/** True iff the worker was never bound on a one-CPU machine: "bound to CPU 0" is a reading the model allows. */
-const unboundOnOneCpu = (s: State, worker: number) => s.workers[worker] === undefined && s.config.cpus === 1;
+/** The worker's one CPU, reading a never-bound worker on a one-CPU machine as the run does. */
+const singleCpuOf = (s: State, worker: number) =>
+  s.workers[worker] === undefined && s.unboundOnOneCpu === 'bound to CPU 0' ? 0 : boundTo(s, worker);
+/** Mode 2's pick under the run's reading of "no spawned listener yet": never had one, or has none now. */
+function freeCpuOf(s: State): number | null {
+  const hasLocal = (cpu: number) => (s.tables[cpu] ?? []).some((l) => s.locals[l]?.cpu === cpu);
+  for (let cpu = 0; cpu < s.config.cpus; cpu++) {
+    if (s.freeCpu === 'has no local listener now' ? !hasLocal(cpu) : !s.spawnedOn[cpu]) return cpu;
+  }
+  return null;
+}
 const isConnect = (t: T): t is T & { cmd: Extract<Command, { op: 'connect' }> } =>
   t.cmd.op === 'connect' && t.cmd.cpu < t.config.cpus && !(t.cmd.conn in t.before.connections);
-/** Mode 2's pick under each reading of "no spawned listener yet": no local listener now; never had one. */
-function freeCpuReadings(s: State): (number | undefined)[] {
-  const all = [...Array(s.config.cpus).keys()];
-  return [all.find((c) => tableOf(s, c).length === 0), all.find((c) => !s.spawnedOn[c])];
-}
-const freeCpus = (s: State) => freeCpuReadings(s).filter((c) => c !== undefined);
 
 export const passiveLocality: FastsocketProperty = {
   name: 'passive-locality',
@@ -61,7 +69,7 @@ export const globalFallback: FastsocketProperty = {
     if (!isConnect(t)) return null;
     const { before, cmd, outcome } = t;
     const local = tableOf(before, cmd.cpu);
-    const globals = before.globals.map((g) => g.id);
+    const globals = before.listenOrder;
     const went = outcome.ok && 'table' in outcome ? outcome : null;
     if (local.length === 0 && globals.length > 0 && !(went?.table === 'global' && globals.includes(went.listener))) {
       return `CPU ${cmd.cpu} has no local listener and globals ${show(globals)} are open, but the connect gave ${show(outcome)}`;
@@ -74,55 +82,44 @@ export const globalFallback: FastsocketProperty = {
 
 export const spawnCpuChoice: FastsocketProperty = {
   name: 'spawn-cpu-choice',
-  rule: "true iff a spawn that succeeds uses the given cpu; else the worker's one bound CPU; else (mode 2) the lowest CPU with no local listener (or the lowest never spawned on)",
+  rule: "true iff a spawn that succeeds uses the given cpu; else the worker's one bound CPU; else (mode 2) the lowest free CPU under the run's reading of free",
   monitor: everyStep(({ before, cmd, outcome }) => {
     if (cmd.op !== 'spawn' || !outcome.ok || !('cpu' in outcome)) return null;
-    const bound = boundTo(before, cmd.worker);
-    const allowed =
-      cmd.cpu !== null
-        ? [cmd.cpu]
-        : bound !== null
-          ? [bound]
-          : [...(unboundOnOneCpu(before, cmd.worker) ? [0] : []), ...(before.config.listenSpawn === 2 ? freeCpus(before) : [])];
-    return allowed.includes(outcome.cpu) ? null : `spawn chose CPU ${outcome.cpu}, allowed ${show(allowed)}`;
+    const wanted = cmd.cpu ?? singleCpuOf(before, cmd.worker) ?? (before.config.listenSpawn === 2 ? freeCpuOf(before) : null);
+    return outcome.cpu === wanted ? null : `spawn chose CPU ${outcome.cpu}, the rule gives ${show(wanted)}`;
   }),
 };
 
 export const spawnErrors: FastsocketProperty = {
   name: 'spawn-errors',
-  rule: 'true iff a spawn fails exactly when an error applies (mode 0: spawn-disabled; mode 1 without a cpu or one bound CPU: no-affinity; mode 2 with every CPU taken: no-free-cpu; unknown-listener; duplicate-listener; bad-cpu) and then with one that applies',
+  rule: 'true iff a spawn fails exactly when an error applies (mode 0: spawn-disabled; mode 1 without a cpu or one bound CPU: no-affinity; mode 2 with no free CPU: no-free-cpu; unknown-listener; duplicate-listener; bad-cpu) and then with one that applies',
   monitor: everyStep(({ before, cmd, outcome }) => {
     if (cmd.op !== 'spawn') return null;
     const mode = before.config.listenSpawn;
-    const certain: string[] = [];
-    const possible: string[] = [];
-    if (mode === 0) certain.push('spawn-disabled');
-    if (!before.globals.some((g) => g.id === cmd.listener)) certain.push('unknown-listener');
-    if (listenerIds(before).includes(cmd.local)) certain.push('duplicate-listener');
-    if (cmd.cpu !== null && cmd.cpu >= before.config.cpus) certain.push('bad-cpu');
-    if (mode !== 0 && cmd.cpu === null && boundTo(before, cmd.worker) === null) {
-      const readings = freeCpuReadings(before);
-      const noneFree = readings.filter((c) => c === undefined).length;
-      const noCpu = mode === 1 ? 'no-affinity' : noneFree > 0 ? 'no-free-cpu' : null;
-      const always = mode === 1 || noneFree === readings.length;
-      if (noCpu !== null) (unboundOnOneCpu(before, cmd.worker) || !always ? possible : certain).push(noCpu);
-    }
-    if (outcome.ok) return certain.length === 0 ? null : `spawn succeeded although ${show(certain)} applies`;
-    if (![...certain, ...possible].includes(outcome.error)) return `spawn failed with ${outcome.error}; applicable: ${show([...certain, ...possible])}`;
+    const applies: string[] = [];
+    if (mode === 0) applies.push('spawn-disabled');
+    if (!(cmd.listener in before.globals)) applies.push('unknown-listener');
+    if (isOpen(before, cmd.local)) applies.push('duplicate-listener');
+    if (cmd.cpu !== null && cmd.cpu >= before.config.cpus) applies.push('bad-cpu');
+    if (mode === 1 && cmd.cpu === null && singleCpuOf(before, cmd.worker) === null) applies.push('no-affinity');
+    if (mode === 2 && cmd.cpu === null && singleCpuOf(before, cmd.worker) === null && freeCpuOf(before) === null) applies.push('no-free-cpu');
+    if (outcome.ok) return applies.length === 0 ? null : `spawn succeeded although ${show(applies)} applies`;
+    if (!applies.includes(outcome.error)) return `spawn failed with ${outcome.error}; applicable: ${show(applies)}`;
     return null;
   }),
 };
 
 export const spawnedWorkerBound: FastsocketProperty = {
   name: 'spawned-worker-bound',
-  rule: 'true iff after a spawn succeeds on CPU c its worker is bound to exactly c, and the local listener sits in c\'s table as a copy of the global one',
+  rule: "true iff after a spawn succeeds on CPU c its worker is bound to exactly c, and the local listener sits in c's table as a copy of the global one",
   monitor: everyStep(({ cmd, outcome, after }) => {
     if (cmd.op !== 'spawn' || !outcome.ok || !('cpu' in outcome)) return null;
     if (!sameValue(after.workers[cmd.worker], [outcome.cpu])) {
       return `worker ${cmd.worker} is bound to ${show(after.workers[cmd.worker])} after spawning on CPU ${outcome.cpu}`;
     }
-    const local = after.locals.find((l) => l.id === cmd.local);
+    const local = after.locals[cmd.local];
     if (local?.cpu !== outcome.cpu || local.global !== cmd.listener) return `local listener ${cmd.local} is ${show(local)}`;
+    if (!tableOf(after, outcome.cpu).includes(cmd.local)) return `local listener ${cmd.local} is not in CPU ${outcome.cpu}'s table ${show(tableOf(after, outcome.cpu))}`;
     return null;
   }),
 };
@@ -132,10 +129,9 @@ export const acceptStaysLocal: FastsocketProperty = {
   rule: "true iff an accept takes a connection queued on that listener or (on a local listener) on its global listener — never from another listener's queue — and null only when those are empty",
   monitor: everyStep(({ before, cmd, outcome }) => {
     if (cmd.op !== 'accept' || !outcome.ok || !('conn' in outcome)) return null;
-    const local = before.locals.find((l) => l.id === cmd.listener);
-    const parent = local?.global == null ? undefined : before.globals.find((g) => g.id === local.global);
+    const parent = before.locals[cmd.listener]?.global;
     const own = queueOf(before, cmd.listener) ?? [];
-    const reachable = [...own, ...(parent?.queue ?? [])];
+    const reachable = [...own, ...(parent == null ? [] : (before.globals[parent]?.queue ?? []))];
     if (outcome.conn === null) return reachable.length === 0 ? null : `accept on ${cmd.listener} gave null with ${show(reachable)} waiting`;
     return reachable.includes(outcome.conn) ? null : `accept on ${cmd.listener} took ${outcome.conn}, not from its queues ${show(reachable)}`;
   }),
@@ -144,16 +140,16 @@ export const acceptStaysLocal: FastsocketProperty = {
 export const acceptAlternates: FastsocketProperty = {
   name: 'accept-alternates',
   implementationOnly: true,
-  rule: 'true iff, while a local listener\'s queue and its global listener\'s queue are both non-empty, two consecutive accepts on that local listener never both take from the same queue',
+  rule: "true iff, while a local listener's queue and its global listener's queue are both non-empty, two consecutive accepts on that local listener never both take from the same queue",
   monitor: () => {
     /** Per local listener: the queue its last accept took from when both were non-empty, else null. */
     const last = new Map<number, 'global' | 'local' | null>();
     return ({ before, cmd, outcome }) => {
       if (cmd.op === 'close') last.delete(cmd.listener);
       if (cmd.op !== 'accept' || !outcome.ok || !('conn' in outcome)) return null;
-      const local = before.locals.find((l) => l.id === cmd.listener);
+      const local = before.locals[cmd.listener];
       if (!local) return null;
-      const parent = local.global === null ? undefined : before.globals.find((g) => g.id === local.global);
+      const parent = local.global === null ? undefined : before.globals[local.global];
       const both = local.queue.length > 0 && (parent?.queue.length ?? 0) > 0;
       const from = !both || outcome.conn === null ? null : parent!.queue.includes(outcome.conn) ? 'global' : 'local';
       const previous = last.get(cmd.listener) ?? null;
@@ -180,15 +176,22 @@ export const closeResetsQueue: FastsocketProperty = {
 
 export const closeOnlyItsListener: FastsocketProperty = {
   name: 'close-only-its-listener',
-  rule: "true iff closing a listener leaves every other listener open with its queue unchanged (a local close never closes its global listener; a global close keeps its local copies)",
+  rule: "true iff closing a listener leaves the listeners tied to it (its global listener, its CPU's table, its local copies, the other global listeners in listen order) open with their queues unchanged",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
     if (cmd.op !== 'close' || !outcome.ok) return null;
-    for (const other of listenerIds(before).filter((l) => l !== cmd.listener)) {
-      if (!sameValue(queueOf(before, other), queueOf(after, other))) {
+    if (isOpen(after, cmd.listener)) return `listener ${cmd.listener} is still open after its close`;
+    const local = before.locals[cmd.listener];
+    // The listeners a close could wrongly touch: a local's global listener and CPU table mates; a global's copies.
+    const tied = local
+      ? [...(local.global === null ? [] : [local.global]), ...tableOf(before, local.cpu)]
+      : [...(before.globals[cmd.listener]?.copies ?? [])];
+    for (const other of tied.filter((l) => l !== cmd.listener)) {
+      if (!isOpen(after, other) || !sameValue(queueOf(before, other), queueOf(after, other))) {
         return `closing ${cmd.listener} changed listener ${other}: ${show(queueOf(before, other))} → ${show(queueOf(after, other) ?? 'closed')}`;
       }
     }
-    return listenerIds(after).includes(cmd.listener) ? `listener ${cmd.listener} is still open after its close` : null;
+    const order = before.listenOrder.filter((l) => l !== cmd.listener);
+    return sameValue(after.listenOrder, order) ? null : `closing ${cmd.listener} changed the listen order ${show(before.listenOrder)} to ${show(after.listenOrder)}`;
   }),
 };
 
@@ -313,8 +316,8 @@ const connectedTo = (table: 'local' | 'global') =>
 /** A local listener's two queues are both non-empty before this accept on it. */
 const acceptWithBothQueues = ({ before, cmd }: T) => {
   if (cmd.op !== 'accept') return false;
-  const local = before.locals.find((l) => l.id === cmd.listener);
-  const parent = before.globals.find((g) => g.id === local?.global);
+  const local = before.locals[cmd.listener];
+  const parent = local?.global == null ? undefined : before.globals[local.global];
   return local !== undefined && local.queue.length > 0 && (parent?.queue.length ?? 0) > 0;
 };
 
@@ -328,7 +331,7 @@ export const corners: Corner<Config, State, Command, Outcome>[] = [
       const closedOn = new Set<number>();
       return ({ before, cmd, outcome }) => {
         if (cmd.op === 'close' && outcome.ok) {
-          const local = before.locals.find((l) => l.id === cmd.listener);
+          const local = before.locals[cmd.listener];
           if (local) closedOn.add(local.cpu);
         }
         return cmd.op === 'connect' && outcome.ok && 'table' in outcome && outcome.table === 'global' && closedOn.has(cmd.cpu);
@@ -370,7 +373,7 @@ export const corners: Corner<Config, State, Command, Outcome>[] = [
   { name: 'close-with-reset', watch: whenever(({ outcome }) => 'reset' in outcome && outcome.reset.length > 0) },
   {
     name: 'close-global-with-local-copies',
-    watch: whenever(({ before, cmd, outcome }) => cmd.op === 'close' && outcome.ok && before.locals.some((l) => l.global === cmd.listener)),
+    watch: whenever(({ before, cmd, outcome }) => cmd.op === 'close' && outcome.ok && (before.globals[cmd.listener]?.copies.length ?? 0) > 0),
   },
 ];
 
@@ -381,6 +384,35 @@ export const fastsocketScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [
+    {
+      name: FREE_CPU.name,
+      options: FREE_CPU.options,
+      meaning:
+        "mode 2's free CPU (\"no spawned listener yet\"): 'never had a local listener' keeps a CPU taken once a local listener was spawned there (Fastsocket's spawn_cpuset); 'has no local listener now' frees it again when its local listeners have all closed",
+    },
+    {
+      name: UNBOUND_ON_ONE_CPU.name,
+      options: UNBOUND_ON_ONE_CPU.options,
+      meaning:
+        "a never-bound worker on a one-CPU machine: 'not bound' has no single CPU (no-affinity in mode 1, the automatic pick in mode 2); 'bound to CPU 0' takes sched_getaffinity's answer, exactly CPU 0, as bound",
+    },
+    {
+      name: MISSING_CPUS.name,
+      options: MISSING_CPUS.options,
+      meaning:
+        "a bind mask naming CPUs at or past cpus: 'bad-cpu' rejects the whole mask; 'dropped' keeps the CPUs that exist, as sched_setaffinity does, and fails (bad-cpu or empty-mask) only when none is left",
+    },
+  ],
+  freedoms: [
+    { name: 'which error', meaning: 'which of several applicable errors is reported: the issue does not rank them' },
+    { name: 'which local listener of the CPU', meaning: "which of the local listeners of the connect's CPU takes the SYN when several share it" },
+    { name: 'which global listener without a hash', meaning: 'which open global listener a connect without a hash (on a CPU with no local listener) goes to' },
+    {
+      name: 'which queue a local listener accepts from',
+      meaning: "whether an accept on a local listener takes the head of its global listener's queue or of its own, when both are non-empty (accept-alternates pins this for implementations)",
+    },
+  ],
   implementation: (config) => new FastsocketImpl(config),
   properties: [
     passiveLocality,

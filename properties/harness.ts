@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
-import { stepWith } from '../core/relation.ts';
+import { allowedOutcomes, initialState, initialStates, judge, stepWith, type Choose } from '../core/relation.ts';
 import { allProperties, conformance, type AnyScheme, type Implementation } from '../core/scheme.ts';
+import { canonical } from '../core/vocabulary.ts';
 import { builtin, checked, modelSubject, type Subject } from '../core/subject.ts';
 
 export interface PlantedBug<Config = any> {
@@ -59,7 +60,7 @@ export function subjectOf(bug: PlantedBug): Subject {
   };
 }
 
-const failuresOf = (results: PropertyResult[]) =>
+const failuresOf = ({ results }: { results: PropertyResult[] }) =>
   results.filter((r) => r.status !== 'passed').map((r) => `${r.property}: ${r.status} ${r.failure?.message ?? r.reason ?? ''} ${r.trace ?? ''}`);
 
 export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
@@ -90,8 +91,8 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
 
   for (const property of forImplementations) {
     it(`${property.name} is narrower than the ${scheme.name} model: the model allows what it forbids`, async () => {
-      const [result] = await runCampaign({ scheme, subject: modelSubject(seed), runs: 400, seed, traceDir: scratchDir(), properties: [property] });
-      expect(result.status).toBe('failed');
+      const { results } = await runCampaign({ scheme, subject: modelSubject(seed), runs: 400, seed, traceDir: scratchDir(), properties: [property] });
+      expect(results.find((r) => r.property === property.name)!.status).toBe('failed');
     });
   }
 
@@ -100,7 +101,7 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     const reached = new Map(scheme.corners.map((c) => [c.name, 0]));
     for (const { config, commands } of samples) {
       const watchers = scheme.corners.map((c) => ({ name: c.name, reached: c.watch(), hit: false }));
-      let state = scheme.model.init(config);
+      let state = initialState(scheme.model, config);
       commands.forEach((cmd, index) => {
         const { outcome, next } = stepWith(scheme.model, state, cmd);
         for (const w of watchers) w.hit ||= w.reached({ config, index, before: state, cmd, outcome, after: next });
@@ -113,6 +114,68 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     for (const [name, n] of reached) expect(n / samples.length, `corner ${name}`).toBeGreaterThanOrEqual(0.05);
   });
 
+  it(`the ${scheme.name} model takes exactly the readings and freedoms the scheme declares`, () => {
+    const read = new Set<string>();
+    const chosen = new Set<string>();
+    for (const { config, commands } of fc.sample(scheme.runs, { seed, numRuns: 200 })) {
+      let state = scheme.model.init(config, (reading, options) => {
+        read.add(reading);
+        return options[0];
+      });
+      for (const cmd of commands) {
+        const choose: Choose<unknown> = (freedom, options) => {
+          chosen.add(freedom);
+          return options[options.length - 1];
+        };
+        const next = structuredClone(state);
+        scheme.model.step(next, cmd, choose);
+        state = next;
+      }
+    }
+    expect([...read].sort()).toEqual(scheme.readings.map((r) => r.name).sort());
+    const declared = new Set(scheme.freedoms.map((f) => f.name));
+    expect([...chosen].filter((name) => !declared.has(name))).toEqual([]);
+  });
+
+  it(`judge accepts exactly the ${scheme.name} outcomes that allowedOutcomes lists`, () => {
+    // Along generated runs (the model taking random choices), every allowed outcome is accepted and
+    // near misses of them (a number moved by one, a flag flipped, an outcome of another step) are
+    // accepted exactly when they are listed.
+    let random = seed;
+    const pick = (n: number) => ((random = (random * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const nearMisses = (o: unknown): unknown[] => {
+      if (typeof o === 'number') return [o + 1, o - 1];
+      if (typeof o === 'boolean') return [!o];
+      if (Array.isArray(o)) return o.flatMap((v, i) => nearMisses(v).map((w) => o.map((x, j) => (j === i ? w : x))));
+      if (o !== null && typeof o === 'object') {
+        return Object.entries(o).flatMap(([k, v]) => nearMisses(v).map((w) => ({ ...o, [k]: w })));
+      }
+      return [];
+    };
+    let judged = 0;
+    for (const { config, commands } of fc.sample(scheme.runs, { seed, numRuns: 60 })) {
+      let set = initialStates(scheme.model, config);
+      const seen: unknown[] = [];
+      for (const cmd of commands) {
+        const allowed = allowedOutcomes(scheme.model, set, cmd, 64);
+        if (allowed.length >= 64) break;
+        const listed = new Set(allowed.map(canonical));
+        const candidates = [...allowed, ...allowed.flatMap(nearMisses), ...seen.slice(-6)];
+        for (const candidate of candidates) {
+          const verdict = judge(scheme.model, structuredClone(set), cmd, candidate);
+          expect(verdict.allowed, `${canonical(cmd)} → ${canonical(candidate)}`).toBe(listed.has(canonical(candidate)));
+          judged++;
+        }
+        const taken = allowed[pick(allowed.length)];
+        seen.push(taken);
+        const verdict = judge(scheme.model, set, cmd, taken);
+        if (!verdict.allowed) throw new Error('unreachable: an allowed outcome was rejected');
+        set = verdict.next;
+      }
+    }
+    expect(judged).toBeGreaterThan(100);
+  });
+
   it(`every ${scheme.name} property has a planted bug that it catches`, () => {
     const names = scheme.properties.map((p) => p.name);
     const uncaught = names.filter((name) => !checks.bugs.some((b) => b.caughtBy === name));
@@ -123,7 +186,7 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     it(`${bug.caughtBy} catches the planted bug "${bug.name}" and shrinks it to at most ${maxLength} commands`, async () => {
       const property = allProperties(scheme).find((p) => p.name === bug.caughtBy);
       expect(property, `property ${bug.caughtBy}`).toBeDefined();
-      const [result] = await runCampaign({
+      const { results } = await runCampaign({
         scheme,
         subject: subjectOf(bug),
         runs: 2000,
@@ -131,6 +194,7 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
         traceDir: scratchDir(),
         properties: [property!],
       });
+      const result = results.find((r) => r.property === bug.caughtBy)!;
       expect(result.status, result.reason).toBe('failed');
       expect(result.length!, `shrunk trace ${result.trace}`).toBeLessThanOrEqual(maxLength);
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stepWith } from '../core/relation.ts';
+import { initialState, stepWith } from '../core/relation.ts';
 import { linuxReuseportScheme } from './linux-reuseport.ts';
 import { linuxReuseportBugs } from './fixtures/linux-reuseport-bugs.ts';
 import { checkScheme } from './harness.ts';
@@ -12,7 +12,7 @@ describe('linux-reuseport', () => {
   it('the implementation matches the model in a group of 40 listeners (past its first typed-array sizes)', () => {
     const config = configSchema.parse({ cpus: 2, migrate: true });
     const impl = new LinuxReuseportImpl(config);
-    let state = model.init(config);
+    let state = initialState(model, config);
     const commands: Command[] = [
       ...Array.from({ length: 40 }, (_, l): Command => ({ op: 'register', listener: l, uid: 7, incomingCpu: l % 3 === 0 ? l % 2 : -1 })),
       ...Array.from({ length: 60 }, (_, c): Command => ({ op: 'connect', conn: c, cpu: c % 2, hash: (c * 2654435761) >>> 0 })),

@@ -7,6 +7,8 @@ import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import {
   commandSchema,
   configSchema,
+  INCOMING_CPU_PAST_CPUS,
+  LOCAL_READINGS,
   model,
   outcomeSchemas,
   scaled,
@@ -32,18 +34,28 @@ const programDecides = (s: State, cpu: number) => s.config.program === 'cpu' && 
 /** Every start index a hash may give: the one of `hash`, or all when it is unknown. */
 const starts = (n: number, hash: number | undefined) => (hash === undefined ? [...Array(n).keys()] : [scaled(hash, n)]);
 
+/** The first member at or after `start`, cyclically, whose SO_INCOMING_CPU is `cpu`; else the start member. */
+function probeFrom(members: Listener[], start: number, cpu: number): Listener {
+  for (let k = 0; k < members.length; k++) {
+    const m = members[(start + k) % members.length];
+    if (m.incomingCpu === cpu) return m;
+  }
+  return members[start];
+}
+
 export const cpuProgramIndex: LinuxProperty = {
   name: 'cpu-program-index',
   rule: 'true iff with the CPU program a connect on CPU c goes to member c whenever c < n (reuseport_bpf_cpu.c), and to the hash path otherwise',
   monitor: everyStep(({ before, cmd, outcome }) => {
     if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || before.config.program !== 'cpu') return null;
-    const members = ids(before.members);
-    if (cmd.cpu < members.length) {
-      return outcome.listener === members[cmd.cpu] ? null : `CPU ${cmd.cpu} went to ${outcome.listener}, not member ${cmd.cpu} (${members[cmd.cpu]}) of ${show(members)}`;
+    const n = before.members.length;
+    if (cmd.cpu < n) {
+      const member = before.members[cmd.cpu].id;
+      return outcome.listener === member ? null : `CPU ${cmd.cpu} went to ${outcome.listener}, not member ${cmd.cpu} (${member}) of ${show(ids(before.members))}`;
     }
-    if (cmd.hash === undefined || before.members.some((m) => m.incomingCpu >= 0)) return null;
-    const expected = members[scaled(cmd.hash, members.length)];
-    return outcome.listener === expected ? null : `CPU ${cmd.cpu} is outside the group of ${members.length}: the hash path gives ${expected}, not ${outcome.listener}`;
+    if (cmd.hash === undefined || before.incomingCpus > 0) return null;
+    const expected = before.members[scaled(cmd.hash, n)].id;
+    return outcome.listener === expected ? null : `CPU ${cmd.cpu} is outside the group of ${n}: the hash path gives ${expected}, not ${outcome.listener}`;
   }),
 };
 
@@ -52,52 +64,73 @@ export const hashIndex: LinuxProperty = {
   rule: 'true iff, when no member has SO_INCOMING_CPU and no program decides, a connect goes to member floor(hash * n / 2^32)',
   monitor: everyStep(({ before, cmd, outcome }) => {
     if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || cmd.hash === undefined) return null;
-    if (programDecides(before, cmd.cpu) || before.members.some((m) => m.incomingCpu >= 0)) return null;
+    if (programDecides(before, cmd.cpu) || before.incomingCpus > 0) return null;
     const expected = before.members[scaled(cmd.hash, before.members.length)].id;
     return outcome.listener === expected ? null : `hash ${cmd.hash} over ${show(ids(before.members))} gives ${expected}, not ${outcome.listener}`;
   }),
 };
 
+/** How a step changes the group's count of members with SO_INCOMING_CPU set (rule 2). */
+function incomingCountChange({ before, cmd, outcome }: T): number {
+  if (!outcome.ok) return 0;
+  const set = (cpu: number | undefined) => (cpu !== undefined && cpu >= 0 ? 1 : 0);
+  if (cmd.op === 'register') return set(cmd.incomingCpu);
+  if (cmd.op === 'setIncomingCpu') return set(cmd.incomingCpu) - set(incomingOf(before, cmd.listener));
+  if (cmd.op === 'deregister') return -set(incomingOf(before, cmd.listener));
+  return 0;
+}
+
 export const incomingCpuPreference: LinuxProperty = {
   name: 'incoming-cpu-preference',
-  rule: 'true iff on the hash path a connect on CPU c goes to the first member with SO_INCOMING_CPU c probing cyclically from floor(hash * n / 2^32), or to that start member when none has it',
-  monitor: everyStep(({ before, cmd, outcome }) => {
+  rule: 'true iff the group counts the members with SO_INCOMING_CPU set (register, setIncomingCpu and deregister keep it), and while any is set a connect on the hash path on CPU c goes to the first member with SO_INCOMING_CPU c probing cyclically from floor(hash * n / 2^32), or to that start member when none has it',
+  monitor: everyStep((t) => {
+    const { before, cmd, outcome, after } = t;
+    const count = before.incomingCpus + incomingCountChange(t);
+    if (after.incomingCpus !== count) return `the group counts ${after.incomingCpus} members with SO_INCOMING_CPU after ${show(cmd)}, not ${count}`;
     if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
-    if (programDecides(before, cmd.cpu) || !before.members.some((m) => m.incomingCpu >= 0)) return null;
-    const n = before.members.length;
-    const allowed = new Set<number>();
-    for (const start of starts(n, cmd.hash)) {
-      let pick = before.members[start];
-      for (let k = 0; k < n; k++) {
-        const m = before.members[(start + k) % n];
-        if (m.incomingCpu === cmd.cpu) {
-          pick = m;
-          break;
-        }
-      }
-      allowed.add(pick.id);
-    }
+    if (programDecides(before, cmd.cpu) || before.incomingCpus === 0) return null;
+    const allowed = new Set(starts(before.members.length, cmd.hash).map((start) => probeFrom(before.members, start, cmd.cpu).id));
     return allowed.has(outcome.listener)
       ? null
       : `CPU ${cmd.cpu}${cmd.hash === undefined ? '' : ` with hash ${cmd.hash}`} over ${show(before.members.map((m) => [m.id, m.incomingCpu]))} may go to ${show([...allowed])}, went to ${outcome.listener}`;
   }),
 };
 
+/** The meanings `local` may have for Linux; a run keeps one (README, linux-reuseport decisions). */
+const localMeanings = {
+  'SO_INCOMING_CPU matches the CPU': ({ before, cmd, outcome }: ConnectStep) => incomingOf(before, outcome.listener) === cmd.cpu,
+  'always false': () => false,
+  'the CPU program chose it': ({ before, cmd }: ConnectStep) => programDecides(before, cmd.cpu),
+};
+type ConnectStep = { before: State; cmd: Extract<Command, { op: 'connect' }>; outcome: { listener: number; local: boolean } };
+
 export const localFlag: LinuxProperty = {
   name: 'local-flag',
-  rule: "true iff `local` is true only when the chosen listener's SO_INCOMING_CPU equals the connecting CPU or the CPU program chose it (false is always a fair reading)",
-  monitor: everyStep(({ before, cmd, outcome }) => {
-    if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome) || !outcome.local) return null;
-    const programChose = before.config.program === 'cpu' && cmd.cpu < before.members.length;
-    if (programChose || incomingOf(before, outcome.listener) === cmd.cpu) return null;
-    return `local is true but listener ${outcome.listener} has SO_INCOMING_CPU ${incomingOf(before, outcome.listener)}, the CPU is ${cmd.cpu}, and no program chose it`;
-  }),
+  rule: "true iff `local` keeps one meaning throughout the run: the chosen listener's SO_INCOMING_CPU equals the connecting CPU, always false, or true exactly when the CPU program chose the listener",
+  // A history property: it remembers which meanings the run's connects have left open (names only).
+  monitor: () => {
+    let open = Object.keys(localMeanings) as (keyof typeof localMeanings)[];
+    return ({ before, cmd, outcome }) => {
+      if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
+      const step = { before, cmd, outcome };
+      const left = open.filter((meaning) => localMeanings[meaning](step) === outcome.local);
+      if (left.length === 0) {
+        return `local is ${outcome.local} for listener ${outcome.listener} (SO_INCOMING_CPU ${incomingOf(before, outcome.listener)}) on CPU ${cmd.cpu}: no meaning the run has kept (${open.join(', ')}) gives that`;
+      }
+      open = left;
+      return null;
+    };
+  },
 };
 
 export const swapWithLast: LinuxProperty = {
   name: 'swap-with-last',
-  rule: 'true iff registration appends to the group and deregistration moves the last member into the leaving one\'s place, leaving the rest where they were',
+  rule: "true iff registration appends to the group and deregistration moves the last member into the leaving one's place, leaving the rest where they were",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
+    // Only register and deregister touch the group; any other step must leave its size alone.
+    if (cmd.op !== 'register' && cmd.op !== 'deregister') {
+      return after.members.length === before.members.length ? null : `the group has ${after.members.length} members after ${cmd.op}, had ${before.members.length}`;
+    }
     const was = ids(before.members);
     let expected = was;
     if (cmd.op === 'register' && outcome.ok) expected = [...was, cmd.listener];
@@ -114,7 +147,7 @@ export const swapWithLast: LinuxProperty = {
 
 export const migrationByHash: LinuxProperty = {
   name: 'migration-by-hash',
-  rule: "true iff with migrate on and members left, every queued connection of a leaving listener moves, in queue order, to the listener the hash path gives among the remaining members for its own hash and the closing CPU",
+  rule: 'true iff with migrate on and members left, every queued connection of a leaving listener moves, in queue order, to the listener the hash path gives among the remaining members for its own hash and the closing CPU',
   monitor: everyStep(({ before, cmd, outcome, after }) => {
     if (cmd.op !== 'deregister' || !('migrated' in outcome) || !before.config.migrate || after.members.length === 0) return null;
     const leaving = before.members.find((m) => m.id === cmd.listener)!;
@@ -122,14 +155,11 @@ export const migrationByHash: LinuxProperty = {
     if (!sameValue(outcome.migrated.map(([c]) => c), leaving.queue)) return `migrated ${show(outcome.migrated)} is not the queue ${show(leaving.queue)} in order`;
     const cpus = cmd.cpu === undefined ? [...Array(before.config.cpus).keys()] : [cmd.cpu];
     const n = after.members.length;
+    const probing = after.incomingCpus > 0;
     for (const [conn, target] of outcome.migrated) {
       const allowed = new Set<number>();
       for (const cpu of cpus) {
-        for (const start of starts(n, before.connections[conn].hash)) {
-          const anyIncoming = after.members.some((m) => m.incomingCpu >= 0);
-          const match = anyIncoming ? [...Array(n).keys()].map((k) => after.members[(start + k) % n]).find((m) => m.incomingCpu === cpu) : undefined;
-          allowed.add((match ?? after.members[start]).id);
-        }
+        for (const start of starts(n, before.connections[conn].hash)) allowed.add((probing ? probeFrom(after.members, start, cpu) : after.members[start]).id);
       }
       if (!allowed.has(target)) return `connection ${conn} migrated to ${target}; the hash path over ${show(ids(after.members))} allows ${show([...allowed])}`;
     }
@@ -160,10 +190,14 @@ export const resetWithoutMigration: LinuxProperty = {
 export const sameUid: LinuxProperty = {
   name: 'same-uid',
   rule: "true iff every member has the owner's uid, the group has an owner exactly when it has members, and a registrant is refused with uid-mismatch only when its uid differs from that owner",
+  // Checked where a step can change it: the owner, and the one member a register adds.
   monitor: everyStep(({ before, cmd, outcome, after }) => {
     if ((after.owner === null) !== (after.members.length === 0)) return `owner ${after.owner} with ${after.members.length} members`;
-    const stranger = after.members.find((m) => m.uid !== after.owner);
-    if (stranger) return `listener ${stranger.id} has uid ${stranger.uid}, the owner is ${after.owner}`;
+    if (before.owner !== null && after.owner !== null && after.owner !== before.owner) return `the owner changed from ${before.owner} to ${after.owner} while the group had members`;
+    if (cmd.op === 'register' && outcome.ok) {
+      const added = after.members[after.members.length - 1];
+      if (added.uid !== after.owner) return `listener ${added.id} has uid ${added.uid}, the owner is ${after.owner}`;
+    }
     if (cmd.op === 'register' && !outcome.ok && outcome.error === 'uid-mismatch' && (before.owner === null || before.owner === cmd.uid)) {
       return `uid ${cmd.uid} refused although the owner is ${before.owner}`;
     }
@@ -180,7 +214,6 @@ export const fifoAccept: LinuxProperty = {
     return outcome.conn === head ? null : `accept on ${cmd.listener} gave ${outcome.conn}, the head of its queue is ${head}`;
   }),
 };
-
 
 // ---- generators ----
 
@@ -282,6 +315,28 @@ export const linuxReuseportScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [
+    {
+      name: 'SO_INCOMING_CPU past the CPUs',
+      options: INCOMING_CPU_PAST_CPUS,
+      meaning:
+        'an SO_INCOMING_CPU at or past `cpus` on register or setIncomingCpu is refused with bad-cpu (bad-cpu: the impl and the kernel helper), or taken as the kernel does, counting as set and never matching a connecting CPU (accepted)',
+    },
+    {
+      name: 'local',
+      options: LOCAL_READINGS,
+      meaning:
+        "`local` is true iff the chosen listener's SO_INCOMING_CPU is the connecting CPU (incoming-cpu-matches: the impl and the kernel helper), never (always-false, as in SO_REUSERPS's plain groups), or iff the CPU program chose the listener by CPU (cpu-program-chose)",
+    },
+  ],
+  freedoms: [
+    { name: 'which error', meaning: 'several errors apply and none outranks the others (e.g. refused beside bad-cpu on an empty group): each is allowed' },
+    { name: 'listener of a connect without a hash', meaning: 'a connect without `hash` (a kernel computes its own) may go to every listener some hash would give' },
+    {
+      name: 'new listener of a migrated connection',
+      meaning: 'a connection migrated without a known hash, or by a deregister without `cpu`, may go to every remaining listener some hash or closing CPU would give, each connection on its own',
+    },
+  ],
   implementation: (config) => new LinuxReuseportImpl(config),
   properties: [cpuProgramIndex, hashIndex, incomingCpuPreference, localFlag, swapWithLast, migrationByHash, resetWithoutMigration, sameUid, fifoAccept, noLostConnections],
   runs,

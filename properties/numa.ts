@@ -7,13 +7,17 @@ import {
   classOf,
   commandSchema,
   configSchema,
+  domainOfCpu,
+  isDomain,
   keyOf,
   model,
   NODOM,
   outcomeSchemas,
   WILDCARD,
+  WILDCARD_DESTINATION,
   type Command,
   type Config,
+  type DomainKey,
   type Outcome,
   type State,
 } from '../model/numa.ts';
@@ -102,18 +106,46 @@ export const localFlag: NumaProperty = {
   }),
 };
 
+/** The domain a setDomain asks for (null: none), or undefined when it names no domain of the config. */
+function askedDomain(config: Config, cmd: Extract<Command, { op: 'setDomain' }>): number | null | undefined {
+  if (cmd.domain === 'nodom') return null;
+  if (cmd.domain === 'curdom') return domainOfCpu(config, cmd.cpu!);
+  return isDomain(config, cmd.domain) ? cmd.domain : undefined;
+}
+
+/**
+ * The groups a step can change: the command's listener's group before and after it, the group a
+ * setDomain asks for, and the no-domain group a registrant joins. Properties about groups look only at these.
+ */
+function touchedGroups({ config, before, cmd, after }: T): [address: string, key: DomainKey][] {
+  const groups: [string, DomainKey][] = [];
+  if (cmd.op === 'register') groups.push([cmd.address, NODOM]);
+  if (cmd.op === 'register' || cmd.op === 'setDomain' || cmd.op === 'deregister') {
+    for (const s of [before, after]) {
+      const l = s.listeners[cmd.listener];
+      if (l) groups.push([l.address, keyOf(l.domain)]);
+    }
+  }
+  const moving = cmd.op === 'setDomain' ? before.listeners[cmd.listener] : undefined;
+  if (cmd.op === 'setDomain' && moving) {
+    const asked = askedDomain(config, cmd);
+    if (asked !== undefined) groups.push([moving.address, keyOf(asked)]);
+  }
+  return groups;
+}
+
 export const orderKept: NumaProperty = {
   name: 'order-kept',
   rule: 'true iff every group after a step is its members from before that stayed, in their old order, followed by at most one newcomer at the end',
-  monitor: everyStep(({ before, after }) => {
-    for (const [address, byKey] of Object.entries(after.groups)) {
-      for (const [key, members] of Object.entries(byKey)) {
-        const old = before.groups[address]?.[key] ?? [];
-        const kept = old.filter((l) => members.includes(l));
-        const rest = members.slice(kept.length);
-        if (!sameValue(members.slice(0, kept.length), kept) || rest.length > 1 || rest.some((l) => old.includes(l))) {
-          return `group ${address}/${key} went from ${show(old)} to ${show(members)}`;
-        }
+  monitor: everyStep((t) => {
+    for (const [address, key] of touchedGroups(t)) {
+      const members = t.after.groups[address]?.[key] ?? [];
+      const old = t.before.groups[address]?.[key] ?? [];
+      const [stayed, were] = [new Set(members), new Set(old)];
+      const kept = old.filter((l) => stayed.has(l));
+      const rest = members.slice(kept.length);
+      if (!sameValue(members.slice(0, kept.length), kept) || rest.length > 1 || rest.some((l) => were.has(l))) {
+        return `group ${address}/${key} went from ${show(old)} to ${show(members)}`;
       }
     }
     return null;
@@ -123,24 +155,26 @@ export const orderKept: NumaProperty = {
 export const oneGroupEach: NumaProperty = {
   name: 'one-group-each',
   rule: 'true iff every registered listener is in exactly one group, the one named by its address and domain, and every group member is registered',
-  monitor: everyStep(({ after }) => {
-    const seen = new Map<number, string>();
-    for (const [address, byKey] of Object.entries(after.groups)) {
-      for (const [key, members] of Object.entries(byKey)) {
-        if (members.length === 0) return `group ${address}/${key} is kept empty`;
-        for (const l of members) {
-          if (seen.has(l)) return `listener ${l} is in ${seen.get(l)} and in ${address}/${key}`;
-          seen.set(l, `${address}/${key}`);
-          const listener = after.listeners[l];
-          if (!listener) return `group ${address}/${key} holds ${l}, which is not registered`;
-          if (listener.address !== address || keyOf(listener.domain) !== key) {
-            return `listener ${l} (${listener.address}/${keyOf(listener.domain)}) is in group ${address}/${key}`;
-          }
+  monitor: everyStep((t) => {
+    const { cmd, after } = t;
+    if (cmd.op !== 'register' && cmd.op !== 'setDomain' && cmd.op !== 'deregister') return null;
+    // Only a register, setDomain or deregister moves a listener, and only between the groups it touches.
+    for (const [address, key] of touchedGroups(t)) {
+      const members = after.groups[address]?.[key];
+      if (members === undefined) continue;
+      if (members.length === 0) return `group ${address}/${key} is kept empty`;
+      if (new Set(members).size !== members.length) return `group ${address}/${key} holds a listener twice: ${show(members)}`;
+      for (const l of members) {
+        const listener = after.listeners[l];
+        if (!listener) return `group ${address}/${key} holds ${l}, which is not registered`;
+        if (listener.address !== address || keyOf(listener.domain) !== key) {
+          return `listener ${l} (${listener.address}/${keyOf(listener.domain)}) is in group ${address}/${key}`;
         }
       }
     }
-    const missing = Object.keys(after.listeners).find((l) => !seen.has(Number(l)));
-    return missing === undefined ? null : `listener ${missing} is in no group`;
+    const now = after.listeners[cmd.listener];
+    if (now && !(after.groups[now.address]?.[keyOf(now.domain)] ?? []).includes(cmd.listener)) return `listener ${cmd.listener} is in no group`;
+    return null;
   }),
 };
 
@@ -161,27 +195,36 @@ export const setDomainTarget: NumaProperty = {
 export const failedChangesNothing: NumaProperty = {
   name: 'failed-changes-nothing',
   rule: 'true iff a register, setDomain, deregister or connect that fails leaves every group, listener and connection as it was',
-  monitor: everyStep(({ before, cmd, outcome, after }) =>
-    !outcome.ok && cmd.op !== 'accept' && cmd.op !== 'close' && !sameValue(before, after) ? `a ${cmd.op} that failed with ${outcome.error} changed the state` : null,
-  ),
+  monitor: everyStep((t) => {
+    const { before, cmd, outcome, after } = t;
+    if (outcome.ok || cmd.op === 'accept' || cmd.op === 'close') return null;
+    // What such a command could change: the owner, its listener, its connection, and the groups it touches.
+    const unchanged =
+      before.owner === after.owner &&
+      ('listener' in cmd ? sameValue(before.listeners[cmd.listener], after.listeners[cmd.listener]) : true) &&
+      (cmd.op === 'connect' ? sameValue(before.connections[cmd.conn], after.connections[cmd.conn]) : true) &&
+      touchedGroups(t).every(([address, key]) => sameValue(before.groups[address]?.[key], after.groups[address]?.[key]));
+    return unchanged ? null : `a ${cmd.op} that failed with ${outcome.error} changed the state`;
+  }),
 };
 
 export const groupMax: NumaProperty = {
   name: 'group-max',
   rule: 'true iff no group ever holds more than groupMax members, and group-full is reported only when the target group holds groupMax',
-  monitor: everyStep(({ config, before, cmd, outcome, after }) => {
-    for (const [address, byKey] of Object.entries(after.groups)) {
-      for (const [key, members] of Object.entries(byKey)) {
-        if (members.length > config.groupMax) return `group ${address}/${key} holds ${members.length} > ${config.groupMax}`;
-      }
+  monitor: everyStep((t) => {
+    const { config, before, cmd, outcome, after } = t;
+    // A group grows only by a register or a setDomain, into a group that step touches.
+    for (const [address, key] of touchedGroups(t)) {
+      const members = after.groups[address]?.[key] ?? [];
+      if (members.length > config.groupMax) return `group ${address}/${key} holds ${members.length} > ${config.groupMax}`;
     }
     if (outcome.ok || outcome.error !== 'group-full') return null;
     let target: number[] = [];
     if (cmd.op === 'register') target = before.groups[cmd.address]?.[NODOM] ?? [];
     if (cmd.op === 'setDomain') {
       const l = before.listeners[cmd.listener];
-      const d = cmd.domain === 'nodom' ? null : cmd.domain === 'curdom' ? cmd.cpu! % config.domains : cmd.domain;
-      target = l ? (before.groups[l.address]?.[keyOf(d)] ?? []) : [];
+      const d = askedDomain(config, cmd);
+      target = l && d !== undefined ? (before.groups[l.address]?.[keyOf(d)] ?? []) : [];
     }
     return target.length >= config.groupMax ? null : `group-full for a target group of ${target.length} (groupMax ${config.groupMax})`;
   }),
@@ -191,12 +234,22 @@ export const uidRule: NumaProperty = {
   name: 'uid-rule',
   rule: "true iff every listener has the owner's uid, there is an owner exactly when there is a listener, and uid-mismatch is reported only when a listener of another uid exists",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
-    const listeners = Object.entries(after.listeners);
-    if ((after.owner === null) !== (listeners.length === 0)) return `owner ${after.owner} with ${listeners.length} listeners`;
-    const other = listeners.find(([, l]) => l.uid !== after.owner);
-    if (other) return `listener ${other[0]} has uid ${other[1].uid}, the owner is ${after.owner}`;
-    if (cmd.op === 'register' && !outcome.ok && outcome.error === 'uid-mismatch') {
-      if (!Object.values(before.listeners).some((l) => l.uid !== cmd.uid)) return `uid-mismatch for uid ${cmd.uid} although no listener has another uid`;
+    // Every listener joins by a register and has the owner's uid then; the owner changes only when the
+    // port empties or gets its first member. So each step is checked where it could break that.
+    if (before.owner !== null && after.owner !== null && before.owner !== after.owner) {
+      return `the owner went from ${before.owner} to ${after.owner} while the port had listeners`;
+    }
+    if (cmd.op === 'register' && outcome.ok) {
+      const joined = after.listeners[cmd.listener];
+      if (!joined || joined.uid !== after.owner) return `listener ${cmd.listener} has uid ${joined?.uid}, the owner is ${after.owner}`;
+    }
+    if (cmd.op === 'register' && !outcome.ok && outcome.error === 'uid-mismatch' && (before.owner === null || before.owner === cmd.uid)) {
+      return `uid-mismatch for uid ${cmd.uid} although no listener has another uid (owner ${before.owner})`;
+    }
+    if (cmd.op === 'deregister' && outcome.ok) {
+      // Every listener is in a group, so the port is empty iff no address has a group.
+      const empty = Object.keys(after.groups).length === 0;
+      if (empty !== (after.owner === null)) return `owner ${after.owner} with ${empty ? 'no listener' : 'listeners'} left`;
     }
     return null;
   }),
@@ -204,27 +257,32 @@ export const uidRule: NumaProperty = {
 
 export const resetListsQueue: NumaProperty = {
   name: 'reset-lists-queue',
-  rule: "true iff deregister lists exactly the listener's queued connections in `reset`, and every other connection stays queued in exactly its listener's queue, accepted, or closed by close",
+  rule: "true iff deregister lists exactly the listener's queued connections in `reset` and closes them, and otherwise a connection opens only by connect (last in its listener's queue), leaves the queue's head by accept, and goes only by close, so none disappears unlisted",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
-    const open = new Set(Object.keys(before.connections).map(Number));
-    if (cmd.op === 'connect' && outcome.ok) open.add(cmd.conn);
-    if (cmd.op === 'close' && outcome.ok) open.delete(cmd.conn);
+    const sorted = (ids: readonly number[]) => [...ids].sort((a, b) => a - b);
     if (cmd.op === 'deregister' && 'reset' in outcome) {
-      const queue = [...before.listeners[cmd.listener].queue].sort((a, b) => a - b);
-      const listed = [...outcome.reset].sort((a, b) => a - b);
-      if (!sameValue(listed, queue)) return `deregister listed ${show(outcome.reset)}, but the queue held ${show(before.listeners[cmd.listener].queue)}`;
-      for (const c of listed) open.delete(c);
+      const queue = before.listeners[cmd.listener].queue;
+      if (!sameValue(sorted(outcome.reset), sorted(queue))) return `deregister listed ${show(outcome.reset)}, but the queue held ${show(queue)}`;
+      const open = outcome.reset.find((c) => after.connections[c] !== undefined);
+      return open === undefined ? null : `connection ${open} was listed as reset but is still open`;
     }
-    const now = Object.keys(after.connections).map(Number).sort((a, b) => a - b);
-    if (!sameValue([...open].sort((a, b) => a - b), now)) return `open connections are ${show(now)}, expected ${show([...open])}`;
-    const queued = Object.entries(after.listeners).flatMap(([l, { queue }]) => queue.map((c) => [c, Number(l)] as const));
-    if (new Set(queued.map(([c]) => c)).size !== queued.length) return 'a connection waits in two queues';
-    for (const [c, l] of queued) {
-      const conn = after.connections[c];
-      if (!conn || conn.accepted || conn.listener !== l) return `connection ${c} is in ${l}'s queue but is ${show(conn)}`;
+    if (cmd.op === 'connect' && outcome.ok && 'listener' in outcome) {
+      const conn = after.connections[cmd.conn];
+      const queue = after.listeners[outcome.listener]?.queue ?? [];
+      if (!conn || conn.accepted || conn.listener !== outcome.listener || queue[queue.length - 1] !== cmd.conn) {
+        return `connection ${cmd.conn} is ${show(conn)}, not waiting last in listener ${outcome.listener}'s queue ${show(queue)}`;
+      }
     }
-    for (const [c, conn] of Object.entries(after.connections)) {
-      if (!conn.accepted && !queued.some(([q]) => q === Number(c))) return `connection ${c} is neither accepted nor queued`;
+    if (cmd.op === 'accept' && outcome.ok && 'conn' in outcome && outcome.conn !== null) {
+      const old = before.listeners[cmd.listener].queue;
+      const now = after.listeners[cmd.listener]?.queue ?? [];
+      if (old[0] !== outcome.conn || !sameValue(now, old.slice(1))) return `accept gave ${outcome.conn} and left ${show(now)} of the queue ${show(old)}`;
+      if (!after.connections[outcome.conn]?.accepted) return `accepted connection ${outcome.conn} is ${show(after.connections[outcome.conn])}`;
+    }
+    if (cmd.op === 'close' && outcome.ok) {
+      if (after.connections[cmd.conn] !== undefined) return `connection ${cmd.conn} is still open after close`;
+      const was = before.connections[cmd.conn].listener;
+      if (was !== null && after.listeners[was]?.queue.includes(cmd.conn)) return `closed connection ${cmd.conn} still waits in ${was}'s queue`;
     }
     return null;
   }),
@@ -375,6 +433,23 @@ export const numaScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [
+    {
+      name: '0.0.0.0 as a destination',
+      options: WILDCARD_DESTINATION,
+      meaning: "a connect to 0.0.0.0 is 'bad-address' (a packet's destination is always a real address), or 'routed' like any destination, to the 0.0.0.0 groups",
+    },
+    {
+      name: 'local without a domain',
+      options: [true, false],
+      meaning: 'a domain-null packet that lands in the no-domain group is reported local (true: no domain equals no domain) or not (false: nothing to be local to)',
+    },
+  ],
+  freedoms: [
+    { name: 'which error', meaning: 'several errors apply and the issue does not rank them: any of them may be reported' },
+    { name: 'group of the class', meaning: "with neither the packet's domain's group nor a no-domain group in its address class, any group of the class may take it" },
+    { name: 'member for a connect without a hash', meaning: 'a connect without `hash` may go to any member of the chosen group' },
+  ],
   implementation: (config) => new NumaImpl(config),
   properties: [
     addressSpecificityFirst,

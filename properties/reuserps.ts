@@ -6,8 +6,9 @@ import { ReuserpsImpl } from '../impl/reuserps.ts';
 import {
   commandSchema,
   configSchema,
+  CURSOR_PAST_END,
   isBelowLimit,
-  loadOf,
+  memberOf,
   model,
   outcomeSchemas,
   type Command,
@@ -50,11 +51,11 @@ export const roundRobinFairness: ReuserpsProperty = {
     const limitHit = new Set<number>();
     return ({ before, cmd, outcome, after }) => {
       if (config.policy !== 'round-robin') return null;
-      for (let cpu = 0; cpu < after.tables.length; cpu++) {
-        if (!sameValue(before.tables[cpu], after.tables[cpu])) {
-          counts.delete(cpu);
-          limitHit.delete(cpu);
-        }
+      // Only a registration or a removal changes tables: the CPUs it names start counting afresh.
+      const changed = !outcome.ok ? [] : cmd.op === 'register' ? cmd.cpus : cmd.op === 'deregister' ? (memberOf(before, cmd.listener)?.cpus ?? []) : [];
+      for (const cpu of changed) {
+        counts.delete(cpu);
+        limitHit.delete(cpu);
       }
       const arrivals: [cpu: number, listener: number][] = [];
       if (cmd.op === 'connect' && outcome.ok && 'local' in outcome && outcome.local) arrivals.push([cmd.cpu, outcome.listener]);
@@ -95,37 +96,58 @@ export const topDownOrder: ReuserpsProperty = {
   }),
 };
 
+/** A cursor may stand at the table's length ("past the end") only under the reading that leaves it there. */
+function cursorOutOfRange(s: State, cpu: number): string | null {
+  const cursor = s.cursors[cpu];
+  const length = s.tables[cpu].length;
+  const inRange = cursor >= 0 && (cursor < length || cursor === 0 || (cursor === length && s.cursorPastEnd === 'stay'));
+  return inRange ? null : `CPU ${cpu}'s cursor ${cursor} is outside its table of ${length} (reading ${show(s.cursorPastEnd)})`;
+}
+
 export const compaction: ReuserpsProperty = {
   name: 'compaction',
-  rule: "true iff every CPU table lists exactly the members whose set holds that CPU, in registration order, without holes, and each cursor is in range and still points at the same next listener after a removal",
+  rule: "true iff every CPU table lists exactly the members whose set holds that CPU, in registration order, without holes (a registration appends to its CPUs' tables, a removal takes the listener out of them), and each cursor is in range and still points at the same next listener after a removal",
   monitor: everyStep(({ before, cmd, outcome, after }) => {
-    for (let cpu = 0; cpu < after.tables.length; cpu++) {
-      const table = after.tables[cpu];
-      const expected = after.group?.mode === 'reuserps' ? after.members.filter((m) => m.cpus.includes(cpu)).map((m) => m.id) : [];
-      if (!sameValue(table, expected)) return `CPU ${cpu}'s table is ${show(table)}, expected ${show(expected)}`;
-      const cursor = after.cursors[cpu];
-      const inRange = cursor >= 0 && (cursor < table.length || cursor === 0 || (cursor === table.length && after.cursorsAtEnd[cpu]));
-      if (!inRange) return `CPU ${cpu}'s cursor ${cursor} is outside its table of ${table.length}`;
-      if (after.cursorsAtEnd[cpu] && cursor === 0) return `CPU ${cpu}'s cursor is back at 0 but still marked as left past the end`;
+    // Tables change only by a registration or a removal, and cursors only on the CPUs a step names,
+    // so a step is checked on those CPUs alone.
+    const tableIs = (cpu: number, expected: number[]) =>
+      sameValue(after.tables[cpu], expected) ? null : `CPU ${cpu}'s table is ${show(after.tables[cpu])}, expected ${show(expected)}`;
+    if (cmd.op === 'connect' && cmd.cpu < before.tables.length) return tableIs(cmd.cpu, before.tables[cmd.cpu]) ?? cursorOutOfRange(after, cmd.cpu);
+    if (cmd.op === 'register' && outcome.ok && after.group?.mode === 'reuserps') {
+      for (const cpu of new Set(cmd.cpus)) {
+        const wrong = tableIs(cpu, [...before.tables[cpu], cmd.listener]) ?? cursorOutOfRange(after, cpu);
+        if (wrong) return wrong;
+      }
+      return null;
     }
     if (cmd.op !== 'deregister' || !('migrated' in outcome)) return null;
-    const leaving = before.members.find((m) => m.id === cmd.listener)!;
+    const leaving = memberOf(before, cmd.listener)!;
+    for (const [conn] of outcome.migrated) {
+      const wrong = cursorOutOfRange(after, before.connections[conn].cpu);
+      if (wrong) return wrong;
+    }
     for (const cpu of leaving.cpus) {
+      const old = before.tables[cpu];
+      const wrong = tableIs(cpu, old.filter((l) => l !== cmd.listener)) ?? cursorOutOfRange(after, cpu);
+      if (wrong) return wrong;
       const table = after.tables[cpu];
       if (table.length < 2) continue;
       // The cursor still points at the first remaining listener at or after its old place; re-steered
       // arrivals on this CPU then move a round-robin cursor just past the last one's listener.
-      const old = before.tables[cpu];
       let next = cmd.listener;
       for (let k = 0; next === cmd.listener; k++) next = old[(before.cursors[cpu] + k) % old.length];
-      const arrivals = outcome.migrated.filter(([c, l]) => before.connections[c].cpu === cpu && table.includes(l));
-      if (arrivals.length > 0 && before.config.policy === 'round-robin') {
-        // The first arrival meets the cursor where the removal left it (either reading of a cursor left past the end).
-        const wrapped = after.cursorsAtEnd[cpu] || before.cursorsAtEnd[cpu];
-        if (isBelowLimit(before, next) && arrivals[0][1] !== next && !wrapped) {
-          return `after removing ${cmd.listener}, CPU ${cpu}'s next listener was ${next}, but the first re-steered connection went to ${arrivals[0][1]}`;
+      const first = outcome.migrated.findIndex(([c, l]) => before.connections[c].cpu === cpu && table.includes(l));
+      if (first >= 0 && before.config.policy === 'round-robin') {
+        // The first arrival meets the cursor where the removal left it, if that listener still has room
+        // once the arrivals before it (on other CPUs) are counted.
+        const { limit, load } = memberOf(before, next)!;
+        const earlier = outcome.migrated.slice(0, first).filter(([, l]) => l === next).length;
+        const arrived = outcome.migrated[first][1];
+        if ((limit === 0 || load + earlier < limit) && arrived !== next) {
+          return `after removing ${cmd.listener}, CPU ${cpu}'s next listener was ${next}, but the first re-steered connection went to ${arrived}`;
         }
-        next = table[(table.indexOf(arrivals.at(-1)![1]) + 1) % table.length];
+        const last = outcome.migrated.findLast(([c, l]) => before.connections[c].cpu === cpu && table.includes(l))!;
+        next = table[(table.indexOf(last[1]) + 1) % table.length];
       }
       const now = table[after.cursors[cpu] % table.length];
       if (now !== next) return `after removing ${cmd.listener}, CPU ${cpu}'s cursor points at ${now} instead of ${next}`;
@@ -136,19 +158,31 @@ export const compaction: ReuserpsProperty = {
 
 export const limits: ReuserpsProperty = {
   name: 'limits',
-  rule: 'true iff no listener with a limit ever holds more connections than its limit',
-  monitor: everyStep(({ after }) => {
-    const over = after.members.find((m) => m.limit > 0 && loadOf(after, m.id) > m.limit);
-    return over ? `listener ${over.id} holds ${loadOf(after, over.id)} connections, above its limit ${over.limit}` : null;
+  rule: 'true iff no listener with a limit ever holds more connections than its limit (its load, checked on every listener a step gives a connection to)',
+  monitor: everyStep(({ cmd, outcome, after }) => {
+    const received = cmd.op === 'connect' && outcome.ok && 'listener' in outcome ? [outcome.listener] : 'migrated' in outcome ? outcome.migrated.map(([, l]) => l) : [];
+    for (const listener of received) {
+      const m = memberOf(after, listener);
+      if (m && m.limit > 0 && m.load > m.limit) return `listener ${m.id} holds ${m.load} connections, above its limit ${m.limit}`;
+    }
+    return null;
   }),
 };
 
 export const atomicRegistration: ReuserpsProperty = {
   name: 'atomic-registration',
   rule: 'true iff a register that fails leaves every table, cursor, member and connection as it was',
-  monitor: everyStep(({ before, cmd, outcome, after }) =>
-    cmd.op === 'register' && !outcome.ok && !sameValue(before, after) ? `a register that failed with ${outcome.error} changed the state` : null,
-  ),
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    if (cmd.op !== 'register' || outcome.ok) return null;
+    // A register can touch only the group, the members and the tables and cursors of the CPUs it names.
+    const cpus = cmd.cpus.filter((cpu) => cpu < before.tables.length);
+    const unchanged =
+      sameValue(before.group, after.group) &&
+      before.members.length === after.members.length &&
+      before.position[cmd.listener] === after.position[cmd.listener] &&
+      cpus.every((cpu) => sameValue(before.tables[cpu], after.tables[cpu]) && before.cursors[cpu] === after.cursors[cpu]);
+    return unchanged ? null : `a register that failed with ${outcome.error} changed the state`;
+  }),
 };
 
 export const groupReset: ReuserpsProperty = {
@@ -164,16 +198,19 @@ export const groupReset: ReuserpsProperty = {
 export const sameOwner: ReuserpsProperty = {
   name: 'same-owner',
   rule: "true iff every member has the owner's uid and the group's mode (a CPU set in an SO_REUSERPS group; none and no limit in a plain one)",
-  monitor: everyStep(({ after }) => {
-    for (const m of after.members) {
-      if (m.uid !== after.group!.owner) return `listener ${m.id} has uid ${m.uid}, the owner is ${after.group!.owner}`;
-      const fits = after.group!.mode === 'reuserps' ? m.cpus.length > 0 : m.cpus.length === 0 && m.limit === 0;
-      if (!fits) return `listener ${m.id} (${show(m.cpus)}, limit ${m.limit}) does not fit a ${after.group!.mode} group`;
+  monitor: everyStep(({ before, cmd, outcome, after }) => {
+    // The owner and mode change only when the group is reset, so each registrant is checked as it joins.
+    if (before.group !== null && after.group !== null && !sameValue(before.group, after.group)) {
+      return `the group went from ${show(before.group)} to ${show(after.group)} while it had members`;
     }
-    return null;
+    if (cmd.op !== 'register' || !outcome.ok) return null;
+    const m = memberOf(after, cmd.listener);
+    if (!m || after.group === null) return `listener ${cmd.listener} registered but is not a member of a group`;
+    if (m.uid !== after.group.owner) return `listener ${m.id} has uid ${m.uid}, the owner is ${after.group.owner}`;
+    const fits = after.group.mode === 'reuserps' ? m.cpus.length > 0 : m.cpus.length === 0 && m.limit === 0;
+    return fits ? null : `listener ${m.id} (${show(m.cpus)}, limit ${m.limit}) does not fit a ${after.group.mode} group`;
   }),
 };
-
 
 // ---- generators ----
 
@@ -272,6 +309,25 @@ export const reuserpsScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [
+    {
+      name: 'cursor past the end',
+      options: CURSOR_PAST_END,
+      meaning:
+        "after round-robin takes a table's last listener, 'wrap' puts the cursor back at 0 at once and 'stay' leaves it past the end, so that a listener registered next on that CPU is the next one taken",
+    },
+  ],
+  freedoms: [
+    { name: 'which error', meaning: 'several errors apply and the seed does not rank them: any of them may be reported' },
+    {
+      name: 'listener of a connect without a hash',
+      meaning: 'a connect without `hash` that is steered by hash (a plain group, or the hash fallback) may go to any listener some hash would give',
+    },
+    {
+      name: 'new listener of a migrated connection',
+      meaning: 'a queued connection without a hash, re-steered when its listener leaves, may go to any listener some hash would give',
+    },
+  ],
   implementation: (config) => new ReuserpsImpl(config),
   properties: [locality, roundRobinFairness, topDownOrder, compaction, limits, atomicRegistration, groupReset, sameOwner, noLostConnections],
   runs,

@@ -13,6 +13,8 @@ import {
   model,
   outcomeSchemas,
   roundUpPow2,
+  SAME_REMOTE_AGAIN,
+  UNNAMED_BUCKET,
   type Command,
   type Config,
   type Outcome,
@@ -30,9 +32,14 @@ type RssProperty = Property<Config, State, Command, Outcome>;
 class Ledger {
   revision = 0;
   remote: Remote | null = null;
+  /** Per revision, the ports it holds. */
   held = new Map<number, Set<number>>();
+  /** Per port, the revisions holding it. */
+  holders = new Map<number, Set<number>>();
   /** The remote of every revision seen. */
   remotes = new Map<number, Remote>();
+  /** Whether setting the current remote again kept its revision, once the run has done it (one reading per run). */
+  sameRemoteKeeps: boolean | undefined;
 
   constructor(readonly config: Config) {}
 
@@ -42,6 +49,10 @@ class Ledger {
 
   heldNow(): Set<number> {
     return this.held.get(this.revision) ?? new Set();
+  }
+
+  holdersOf(port: number): Set<number> {
+    return this.holders.get(port) ?? new Set();
   }
 
   isSameRemote(cmd: { address: string; port: number }): boolean {
@@ -54,18 +65,25 @@ class Ledger {
   /** Learns from one step (after the property looked at it). */
   learn({ cmd, outcome }: T): void {
     if (cmd.op === 'setRemote' && 'revision' in outcome) {
+      if (this.isSameRemote(cmd)) this.sameRemoteKeeps = outcome.revision === this.revision;
       if (outcome.revision !== this.revision) {
         this.remote = { address: cmd.address, port: cmd.port };
         this.remotes.set(outcome.revision, this.remote);
       }
       this.revision = outcome.revision;
     } else if (cmd.op === 'allocate' && 'port' in outcome) {
-      const set = this.held.get(this.revision) ?? new Set<number>();
-      this.held.set(this.revision, set);
-      set.add(outcome.port);
+      this.pair(this.held, this.revision).add(outcome.port);
+      this.pair(this.holders, outcome.port).add(this.revision);
     } else if (cmd.op === 'release' && outcome.ok) {
       this.held.get(cmd.revision)?.delete(cmd.port);
+      this.holders.get(cmd.port)?.delete(cmd.revision);
     }
+  }
+
+  private pair(map: Map<number, Set<number>>, key: number): Set<number> {
+    let set = map.get(key);
+    if (set === undefined) map.set(key, (set = new Set()));
+    return set;
   }
 }
 
@@ -80,6 +98,9 @@ function recorded(check: (t: T, record: Ledger) => string | null): (config: Conf
     };
   };
 }
+
+/** What a state says about one (revision, port): how many ports the revision holds, and whether this is one. */
+const holding = (s: State, revision: number, port: number) => ({ count: s.held[revision]?.count ?? 0, holds: s.held[revision]?.ports[port] === true });
 
 export const soundness: RssProperty = {
   name: 'soundness',
@@ -103,7 +124,9 @@ export const uniqueness: RssProperty = {
     }
     if (cmd.op === 'release' && !record.holds(cmd.revision, cmd.port)) {
       if (outcome.ok) return `released port ${cmd.port} of revision ${cmd.revision}, which does not hold it`;
-      if (!sameValue(before, after)) return `a release answered not-allocated but changed the state`;
+      // What a release could change: the revision it names, and the other revisions holding that port.
+      const touched = (s: State) => [s.revision, s.remote, ...[cmd.revision, ...record.holdersOf(cmd.port)].map((r) => holding(s, r, cmd.port))];
+      if (!sameValue(touched(before), touched(after))) return `a release answered not-allocated but changed the state: ${show(touched(before))} → ${show(touched(after))}`;
     }
     return null;
   }),
@@ -136,30 +159,39 @@ export const fairness: RssProperty = {
 
 export const revisionIsolation: RssProperty = {
   name: 'revision-isolation',
-  rule: "true iff setRemote numbers revisions 1, 2, ... (a new one for every different remote), ports held under a revision stay held until released with that revision's number, and no step changes another revision's held ports",
+  rule: "true iff setRemote numbers revisions 1, 2, ... (a new one for every different remote; the current remote set again keeps its revision throughout a run or starts a new one throughout), ports held under a revision stay held until released with that revision's number, and no step changes another revision's held ports",
   monitor: recorded(({ cmd, outcome, before, after }, record) => {
     if (cmd.op === 'setRemote' && 'revision' in outcome) {
-      const allowed = record.isSameRemote(cmd) ? [record.revision, record.revision + 1] : [record.revision + 1];
-      if (!allowed.includes(outcome.revision)) return `setRemote answered revision ${outcome.revision}; expected ${allowed.join(' or ')}`;
+      const same = record.isSameRemote(cmd);
+      const allowed = !same ? [record.revision + 1] : record.sameRemoteKeeps === undefined ? [record.revision, record.revision + 1] : [record.sameRemoteKeeps ? record.revision : record.revision + 1];
+      if (!allowed.includes(outcome.revision)) {
+        const why = same && record.sameRemoteKeeps !== undefined ? ` (the run ${record.sameRemoteKeeps ? 'kept' : 'renewed'} the revision for the same remote before)` : '';
+        return `setRemote answered revision ${outcome.revision}; expected ${allowed.join(' or ')}${why}`;
+      }
     }
     if (cmd.op === 'release' && record.holds(cmd.revision, cmd.port) && !outcome.ok) {
       return `port ${cmd.port} is held under revision ${cmd.revision}, but releasing it answered ${outcome.error}`;
     }
-    // The state: only the current revision gains ports; only a release's own (revision, port) leaves.
+    // The state, where the step touched it: the revision that gains or loses the port, and every other
+    // revision holding that port, which must keep it; a setRemote changes no revision's ports.
     const current = cmd.op === 'setRemote' && 'revision' in outcome ? outcome.revision : record.revision;
-    const revisions = new Set([...Object.keys(before.held), ...Object.keys(after.held)].map(Number));
+    const port = cmd.op === 'allocate' && 'port' in outcome ? outcome.port : cmd.op === 'release' ? cmd.port : undefined;
+    const own = cmd.op === 'allocate' ? record.revision : cmd.op === 'release' ? cmd.revision : undefined;
+    const revisions = new Set([record.revision, current, ...(own === undefined ? [] : [own]), ...(port === undefined ? [] : record.holdersOf(port))]);
     for (const r of revisions) {
-      const was = new Set(before.held[r]?.ports ?? []);
-      const now = new Set(after.held[r]?.ports ?? []);
-      if (cmd.op === 'release' && outcome.ok && r === cmd.revision) was.delete(cmd.port);
-      if (cmd.op === 'allocate' && 'port' in outcome && r === current) was.add(outcome.port);
-      if (!sameValue([...was].sort((a, b) => a - b), [...now].sort((a, b) => a - b))) {
-        return `revision ${r} held ${show(before.held[r]?.ports ?? [])} and now holds ${show(after.held[r]?.ports ?? [])} after ${show(cmd)}`;
+      const was = holding(before, r, port ?? -1);
+      const expected = { ...was };
+      if (cmd.op === 'allocate' && 'port' in outcome && r === own) expected.holds = true;
+      if (cmd.op === 'release' && outcome.ok && r === own) expected.holds = false;
+      if (expected.holds !== was.holds) expected.count += expected.holds ? 1 : -1;
+      const now = holding(after, r, port ?? -1);
+      if (!sameValue(now, expected)) {
+        return `revision ${r} ${port === undefined ? '' : `${was.holds ? 'held' : 'did not hold'} port ${port} and `}held ${was.count} ports; after ${show(cmd)} it ${port === undefined ? '' : `${now.holds ? 'holds' : 'does not hold'} it and `}holds ${now.count}`;
       }
       const remote = after.held[r]?.remote;
-      const own = record.remotes.get(r);
-      if (remote !== undefined && own !== undefined && !sameValue(remote, own)) {
-        return `revision ${r}'s ports are recorded for ${show(remote)}, not its remote ${show(own)}`;
+      const recordedRemote = record.remotes.get(r);
+      if (remote !== undefined && recordedRemote !== undefined && !sameValue(remote, recordedRemote)) {
+        return `revision ${r}'s ports are recorded for ${show(remote)}, not its remote ${show(recordedRemote)}`;
       }
     }
     return null;
@@ -302,11 +334,10 @@ export const corners: Corner<Config, State, Command, Outcome>[] = [
   { name: 'old-revision-released', watch: whenever(({ before, cmd, outcome }) => cmd.op === 'release' && outcome.ok && cmd.revision < before.revision) },
   {
     name: 'port-held-in-two-revisions',
-    watch: whenever(({ after }) => {
-      const seen = new Set<number>();
-      for (const h of Object.values(after.held)) for (const p of h.ports) if (seen.has(p)) return true;
-      else seen.add(p);
-      return false;
+    // Only an allocate can make it so: look for the port in the other revisions.
+    watch: whenever(({ cmd, outcome, after }) => {
+      if (cmd.op !== 'allocate' || !('port' in outcome)) return false;
+      return Object.entries(after.held).some(([r, h]) => Number(r) !== after.revision && h.ports[outcome.port] === true);
     }),
   },
   { name: 'not-allocated', watch: whenever(({ outcome }) => !outcome.ok && outcome.error === 'not-allocated') },
@@ -339,6 +370,24 @@ export const rssPortsScheme: Scheme<Config, State, Command, Outcome> = {
   command: commandSchema,
   outcome: (cmd) => outcomeSchemas[cmd.op],
   model,
+  readings: [
+    {
+      name: 'the current remote set again',
+      options: SAME_REMOTE_AGAIN,
+      meaning:
+        "setRemote with the remote already current (same address bytes, same port) is no change and keeps its revision ('same revision', as the impl reads it), or starts the next revision as every other setRemote does ('new revision')",
+    },
+    {
+      name: 'a bucket no RETA entry names',
+      options: UNNAMED_BUCKET,
+      meaning:
+        "allocate of a bucket below `buckets` that no RETA entry names answers 'exhausted', a bucket without aligned ports (as the impl reads it), or 'bad-bucket', no bucket of the table",
+    },
+  ],
+  freedoms: [
+    { name: 'which error', meaning: 'bad-bucket and no-remote both apply and the issue does not rank them: either may be reported' },
+    { name: 'which free port', meaning: 'allocate may hand out any sound free port of the bucket (rule 5)' },
+  ],
   implementation: (config) => new RssPortsImpl(config),
   properties: [soundness, uniqueness, completeness, fairness, revisionIsolation],
   runs,

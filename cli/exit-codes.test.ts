@@ -1,0 +1,140 @@
+// The exit-code contract, case by case (README, "Exit codes"): each row is an input, the code it must
+// give and a line the output must hold. A row that fails means a behaviour the README forbids came back.
+import { execFile, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../properties/harness.ts';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'bin/steerspec.js');
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { cwd: root, timeout: 100_000, env: { ...process.env, ...env } });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const failure = e as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, out: failure.stdout + failure.stderr };
+  }
+};
+
+const dir = scratchDir();
+const aFile = join(dir, 'a-file');
+writeFileSync(aFile, 'not a directory\n');
+const traceFile = (name: string, body: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, body);
+  return file;
+};
+const register = { op: 'register', listener: 1, uid: 0, reuserps: true, cpus: [0], limit: 0 };
+const good = traceFile('good.json', JSON.stringify({ format: 'steerspec-trace/1', scheme: 'reuserps', config: { cpus: 2 }, steps: [{ cmd: register, expect: { ok: true } }] }));
+const malformed = traceFile('malformed.json', '{"format":');
+const misbehave = 'adapters/fixtures/module-misbehaving.ts';
+const quick = ['--scheme', 'reuserps', '--runs', '20', '--seed', '7'];
+
+type Row = [what: string, args: string[], code: number, shows: RegExp, env?: Record<string, string>];
+const rows: Row[] = [
+  ['the built-in implementation conforms', ['check', ...quick], 0, /0 failed, 0 skipped, 0 faulted, 0 oracle errors/],
+  ['--version prints the versions it speaks', ['--version'], 0, /^\d+\.\d+\.\d+ \(traces steerspec-trace\/1, protocol steerspec\/1\)/],
+  ['a buggy module fails', ['check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', dir], 1, /FAILED reuserps\/limits/],
+  ['an empty --exec is bad usage', ['check', '--exec', '', ...quick], 2, /--exec needs a command/],
+  ['--traces onto a regular file is bad usage', ['check', '--traces', aFile, ...quick], 2, /--traces .*is not a directory/],
+  ['--traces under /proc is bad usage, at once', ['check', '--traces', '/proc/nope/deeper', ...quick], 2, /--traces \/proc\/nope\/deeper: cannot write there/],
+  ['--report into a missing folder is bad usage', ['check', '--report', join(dir, 'missing/r.json'), ...quick], 2, /--report .*no such directory/],
+  ['--report onto a directory is bad usage', ['check', '--report', dir, ...quick], 2, /--report .*is a directory/],
+  ['--log into a missing folder is bad usage', ['check', '--exec', 'true', '--log', join(dir, 'missing/x.log'), ...quick], 2, /--log .*no such directory/],
+  ['a seed past 2^32-1 is bad usage', ['check', '--seed', '4294967303', '--scheme', 'reuserps'], 2, /--seed.*0 to 4294967295/],
+  ['a negative seed is bad usage', ['check', '--seed', '-1', '--scheme', 'reuserps'], 2, /--seed/],
+  ['--path needs one scheme', ['check', '--path', '3'], 2, /--path names a run of one scheme/],
+  ['an unknown property is bad usage', ['check', '--property', 'nope', '--scheme', 'reuserps'], 2, /unknown property nope/],
+  ['a subject that declines every scheme is no pass', ['check', '--adapter', misbehave, '--scheme', 'reuserps', '--runs', '5'], 3, /every property SKIPPED: the subject declined/, { STEERSPEC_MISBEHAVE: 'declines' }],
+  ['a module whose apply never resolves times out', ['check', '--adapter', misbehave, '--timeout', '800', ...quick, '--traces', dir], 3, /timeout at step 3/, { STEERSPEC_MISBEHAVE: 'hang' }],
+  ['a module that calls process.exit(0) is a crash', ['check', '--adapter', misbehave, ...quick, '--traces', dir], 3, /crashed at step 3 .*exited with code 0/, { STEERSPEC_MISBEHAVE: 'exit' }],
+  ['a module whose apply throws is a crash', ['check', '--adapter', misbehave, ...quick, '--traces', dir], 3, /crashed at step 3 .*the module gave up/, { STEERSPEC_MISBEHAVE: 'throw' }],
+  [
+    'a definite failure wins over a later fault',
+    ['check', '--adapter', misbehave, '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', dir],
+    1,
+    /FAILED reuserps\/conformance[\s\S]*FAULT reuserps/,
+    { STEERSPEC_MISBEHAVE: 'buggy-then-crash' },
+  ],
+  ['replay of a good, a malformed and a missing file', ['replay', good, malformed, join(dir, 'missing.json')], 2, /1 conform, 0 fail, 2 malformed/],
+  ['replay of a failing trace among others', ['replay', good, 'cli/fixtures/wrong-expect.json', malformed], 1, /1 conform, 1 fail, 1 malformed/],
+  [
+    'a duplicate key is malformed, naming the key',
+    ['replay', traceFile('dup.json', '{"format":"steerspec-trace/1","scheme":"reuserps","config":{},"steps":[{"cmd":{"op":"accept","op":"close","listener":1}}]}')],
+    2,
+    /dup\.json: steps\[0\]\.cmd: duplicate key "op"/,
+  ],
+  ['deep nesting is malformed, not a stack overflow', ['replay', traceFile('deep.json', `${'['.repeat(100_000)}${']'.repeat(100_000)}`)], 2, /nested deeper than 64 levels/],
+  [
+    'a model-side validation error is a malformed trace',
+    [
+      'replay',
+      traceFile(
+        'v6.json',
+        JSON.stringify({ format: 'steerspec-trace/1', scheme: 'rss-ports', config: {}, steps: [{ cmd: { op: 'setRemote', address: '::1', port: 80 } }] }),
+      ),
+    ],
+    2,
+    /v6\.json: steps\[0\]\.cmd.*IPv4/,
+  ],
+  ['judge of a history with nothing observed is malformed', ['judge', good], 2, /has no observed outcome/],
+];
+
+describe('exit codes', () => {
+  const cases = rows.map(([what, args, code, shows, env]) => ({ what, args, code, shows, env }));
+  it.each(cases)('$what → exit $code', async ({ args, code, shows, env }) => {
+    const { code: got, out } = await run(args, env);
+    expect(got, out).toBe(code);
+    expect(out).toMatch(shows);
+  });
+});
+
+describe('the printed commands reproduce what they claim', () => {
+  it('the rerun line beside a failure makes the same failure', async () => {
+    const traces = scratchDir();
+    const first = await run(['check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '11', '--traces', traces]);
+    expect(first.code, first.out).toBe(1);
+    const rerun = first.out.match(/ {2}rerun: (npx steerspec check .*)/)![1];
+    expect(rerun).toMatch(/--adapter adapters\/fixtures\/module-buggy\.ts .*--property \S+ .*--seed 11 --path \d/);
+    const again = await run(rerun.replace(/^npx steerspec /, '').split(' '));
+    expect(again.code, again.out).toBe(1);
+    const message = (out: string) => out.match(/violated at step \d+ \(\d+ commands[^)]*\): (.*)/)![1];
+    expect(message(again.out)).toBe(message(first.out));
+  });
+
+  it('two campaigns that find the same counterexample both keep the file they report', async () => {
+    const traces = scratchDir();
+    const args = ['check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', traces];
+    const both = await Promise.all([run(args), run(args)]);
+    for (const { code, out } of both) {
+      expect(code).toBe(1);
+      for (const [, file] of out.matchAll(/saved(?: before shrinking)?: (\S+)/g)) expect(readdirSync(traces)).toContain(file.split('/').at(-1));
+    }
+  });
+});
+
+describe('interrupts', () => {
+  it('SIGINT during a hanging adapter: partial table, a valid trace, exit 130, no adapter process left', async () => {
+    const traces = scratchDir();
+    mkdirSync(traces, { recursive: true });
+    const marker = `interrupt-test-${process.pid}`;
+    const child = spawn('node', [cli, 'check', '--exec', `python3 adapters/fixtures/misbehaving.py hang 3 ${marker}`, '--timeout', '60000', ...quick, '--traces', traces], { cwd: root });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, out).toBe(130);
+    expect(out).toMatch(/INTERRUPTED \(SIGINT\)/);
+    const saved = readdirSync(traces).filter((f) => f.endsWith('.json'));
+    expect(saved.length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(traces, saved[0]), 'utf8')).format).toBe('steerspec-trace/1');
+    const left = execSync('ps -eo args').toString().split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+    expect(left).toEqual([]);
+  });
+});

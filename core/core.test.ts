@@ -1,0 +1,223 @@
+// The core on its own, with a toy scheme that knows no steering: a counter whose direction is a
+// reading (fixed per run) and a `pick` whose answer is a freedom (any option, at every step).
+import fc from 'fast-check';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { match } from 'ts-pattern';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { runCampaign } from './campaign.ts';
+import { Journal, raw } from './journal.ts';
+import { allowedOutcomes, initialStates, judge, observe, type Model } from './relation.ts';
+import { runSequence } from './runner.ts';
+import { everyStep, type Property, type Scheme } from './scheme.ts';
+import { checked, type Subject } from './subject.ts';
+import { canonical } from './vocabulary.ts';
+
+type Cmd = { op: 'tick' } | { op: 'pick'; options: number[] };
+type Out = { value: number } | { got: number };
+interface State {
+  direction: 'up' | 'down';
+  value: number;
+  picks: number[];
+}
+const toyModel: Model<{ start: number }, State, Cmd, Out> = {
+  init: (config, read) => ({ direction: read('direction', ['up', 'down'] as const), value: config.start, picks: [] }),
+  step: (s, cmd, choose) =>
+    match(cmd)
+      .with({ op: 'tick' }, () => {
+        s.value += s.direction === 'up' ? 1 : -1;
+        return { value: s.value };
+      })
+      .with({ op: 'pick' }, (c) => {
+        const got = choose('which option', c.options);
+        s.picks.push(got);
+        return { got };
+      })
+      .exhaustive(),
+};
+
+describe('the set-valued relation', () => {
+  const config = { start: 0 };
+  const tick = { op: 'tick' } as const;
+
+  it('starts with one branch per reading and keeps the readings that explain the history', () => {
+    const set = initialStates(toyModel, config);
+    expect(set.map((b) => b.readings)).toEqual([{ direction: 'up' }, { direction: 'down' }]);
+    expect(allowedOutcomes(toyModel, set, tick).map(canonical).sort()).toEqual(['{"value":-1}', '{"value":1}']);
+    const after = judge(toyModel, set, tick, { value: 1 });
+    expect(after.allowed && after.next.map((b) => b.readings)).toEqual([{ direction: 'up' }]);
+  });
+
+  it('rejects a history that needs one reading at one step and the other later', () => {
+    let set = initialStates(toyModel, config);
+    const first = judge(toyModel, set, tick, { value: 1 });
+    if (!first.allowed) throw new Error('the first tick is allowed');
+    set = first.next;
+    expect(judge(toyModel, set, tick, { value: 0 }).allowed).toBe(false);
+  });
+
+  it('allows a freedom to differ at every step, and never lets a readBack hint reject', () => {
+    let set = initialStates(toyModel, config);
+    for (const got of [3, 1, 3]) {
+      const verdict = judge(toyModel, set, { op: 'pick', options: [1, 2, 3] }, { got });
+      if (!verdict.allowed) throw new Error(`pick ${got} is allowed`);
+      set = verdict.next;
+    }
+    expect(set.map((b) => b.state.picks)).toEqual([
+      [3, 1, 3],
+      [3, 1, 3],
+    ]);
+    // A model whose readBack names a wrong option: the outcome is still judged by trying every option.
+    const lying: Model<{ start: number }, State, Cmd, Out> = {
+      ...toyModel,
+      step: (s, cmd, choose) => {
+        const got = choose('which option', (cmd as { options: number[] }).options, () => 1);
+        return { got };
+      },
+    };
+    expect(judge(lying, initialStates(lying, config), { op: 'pick', options: [1, 2] }, { got: 2 }).allowed).toBe(true);
+  });
+
+  it('keeps one member per distinct state, and copies a state only where it has several ways forward', () => {
+    const set = initialStates(toyModel, config).slice(0, 1);
+    const root = set[0].state;
+    const [only] = observe(toyModel, set, tick, { value: 1 });
+    expect(only.after.state).toBe(root); // advanced in place
+    expect(only.before.value).toBe(0); // and its past shown through the journal
+    const same = observe(toyModel, [only.after], { op: 'pick', options: [5, 5] }, { got: 5 });
+    expect(same).toHaveLength(1);
+  });
+
+  it('judge accepts exactly what allowedOutcomes lists (toy model, generated)', () => {
+    const command = fc.oneof(fc.constant<Cmd>({ op: 'tick' }), fc.record({ op: fc.constant('pick' as const), options: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }) }));
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 8 }), fc.integer({ min: -2, max: 2 }), (commands, probe) => {
+        let set = initialStates(toyModel, config);
+        for (const cmd of commands) {
+          const allowed = new Set(allowedOutcomes(toyModel, set, cmd).map(canonical));
+          for (const candidate of [{ value: probe }, { got: probe + 2 }]) {
+            expect(judge(toyModel, structuredClone(set), cmd, candidate).allowed).toBe(allowed.has(canonical(candidate)));
+          }
+          const first = allowedOutcomes(toyModel, set, cmd)[0];
+          const verdict = judge(toyModel, set, cmd, first);
+          if (!verdict.allowed) return false;
+          set = verdict.next;
+        }
+        return true;
+      }),
+      { seed: 10, numRuns: 300 },
+    );
+  });
+});
+
+describe('the journal', () => {
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c'), value: fc.integer() }),
+    fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c') }),
+    fc.record({ kind: fc.constant('push' as const), value: fc.integer() }),
+    fc.record({ kind: fc.constant('splice' as const), at: fc.nat(4), count: fc.nat(2) }),
+    fc.record({ kind: fc.constant('shift' as const) }),
+    fc.record({ kind: fc.constant('nest' as const), value: fc.integer() }),
+  );
+  it('shows the state as it was through `before`, and restores it with `undo`', () => {
+    fc.assert(
+      fc.property(fc.array(mutation, { maxLength: 12 }), (mutations) => {
+        const state = { record: { a: 1, b: 2 } as Record<string, number>, list: [1, 2, 3], nested: { inner: { n: 0 } } };
+        const original = structuredClone(state);
+        const journal = new Journal();
+        const d = journal.draft(state);
+        for (const m of mutations) {
+          if (m.kind === 'set') d.record[m.key] = m.value;
+          if (m.kind === 'delete') delete d.record[m.key];
+          if (m.kind === 'push') d.list.push(m.value);
+          if (m.kind === 'splice') d.list.splice(m.at, m.count);
+          if (m.kind === 'shift') d.list.shift();
+          if (m.kind === 'nest') {
+            d.nested.inner.n = m.value;
+            d.nested = { inner: d.nested.inner };
+          }
+        }
+        expect(JSON.parse(JSON.stringify(journal.before(state)))).toEqual(original);
+        expect(Object.keys(journal.before(state).record).sort()).toEqual(Object.keys(original.record).sort());
+        journal.undo();
+        expect(state).toEqual(original);
+        expect(raw(d)).toBe(state);
+      }),
+      { seed: 3, numRuns: 500 },
+    );
+  });
+
+  it('never stores a draft inside the state', () => {
+    const state = { items: [{ id: 1 }], moved: [] as { id: number }[] };
+    const journal = new Journal();
+    const d = journal.draft(state);
+    d.moved.push({ ...d.items[0] }, d.items[0]);
+    expect(structuredClone(state)).toEqual({ items: [{ id: 1 }], moved: [{ id: 1 }, { id: 1 }] });
+    expect(state.moved[1]).toBe(state.items[0]);
+  });
+});
+
+describe('one campaign checks every property on each run', () => {
+  // The subject counts down where "up" or "down" was allowed, but once it ticks past -2 it breaks
+  // both properties at the same step.
+  const below = (limit: number): Property<unknown, State, Cmd, Out> => ({
+    name: `never-below-${limit}`,
+    rule: `true iff the value never goes below ${limit}`,
+    monitor: everyStep(({ after }) => (after.value < limit ? `value ${after.value} < ${limit}` : null)),
+  });
+  const scheme: Scheme<{ start: number }, State, Cmd, Out> = {
+    name: 'toy',
+    summary: 'a counter',
+    config: z.strictObject({ start: z.number().default(0) }) as never,
+    command: z.union([z.strictObject({ op: z.literal('tick') }), z.strictObject({ op: z.literal('pick'), options: z.array(z.number()) })]),
+    outcome: (cmd) => (cmd.op === 'tick' ? z.strictObject({ value: z.number() }) : z.strictObject({ got: z.number() })) as never,
+    model: toyModel,
+    readings: [{ name: 'direction', options: ['up', 'down'], meaning: 'which way a tick counts' }],
+    freedoms: [{ name: 'which option', meaning: 'a pick may answer any option' }],
+    implementation: () => ({ apply: () => ({ value: 0 }) }),
+    properties: [below(-2), below(-3)],
+    runs: fc.record({ config: fc.constant({ start: 0 }), commands: fc.array(fc.constant<Cmd>({ op: 'tick' }), { maxLength: 12 }) }),
+    corners: [],
+  };
+  let made = 0;
+  const subject: Subject = {
+    describe: '(toy)',
+    async start(s) {
+      made++;
+      let value = 0;
+      return checked(s, { apply: () => ({ value: --value }) }, { hash: true, snapshot: false });
+    },
+    async close() {},
+  };
+
+  it('reports a run that breaks both properties under each, each shrunk against itself', async () => {
+    const traceDir = mkdtempSync(join(tmpdir(), 'steerspec-core-'));
+    const campaign = await runCampaign({ scheme, subject, runs: 50, seed: 5, traceDir });
+    const byName = Object.fromEntries(campaign.results.map((r) => [r.property, r]));
+    expect(byName.conformance.status).toBe('passed');
+    expect(byName['never-below--2'].status).toBe('failed');
+    expect(byName['never-below--3'].status).toBe('failed');
+    expect(byName['never-below--2'].length).toBe(3);
+    expect(byName['never-below--3'].length).toBe(4);
+    const trace = JSON.parse(readFileSync(byName['never-below--3'].trace!, 'utf8'));
+    expect(trace.found.path).toMatch(/^\d+(:\d+)*$/);
+    expect(trace.steps.at(-1)).toEqual({ cmd: { op: 'tick' }, observed: { value: -4 } });
+    // Each run is made once for every property: 50 runs, plus the shrinking of the two failures.
+    expect(campaign.runs).toBe(50);
+  });
+
+  it('counts the runs and steps each property was evaluated on; a run that leaves the relation fails conformance', async () => {
+    const result = await runSequence({
+      scheme,
+      config: { start: 0 },
+      commands: [{ op: 'tick' }, { op: 'tick' }],
+      implementation: { apply: () => ({ value: 7 }) },
+      properties: [below(-2)],
+    });
+    expect(result.failures.map((f) => f.property)).toEqual(['conformance']);
+    expect(result.evaluated).toEqual({ conformance: 1, 'never-below--2': 0 });
+    expect(made).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,159 @@
+// In-place changes that can be undone, and a view of the state as it was before them.
+// The oracle steps the model on its one live state instead of on a copy: a step costs what it touches,
+// not what the state holds. Every write made through `draft` is done in place and its first old value
+// kept, so `undo` restores the state and `before` shows it as it was, both in O(what was written).
+
+type Obj = Record<PropertyKey, unknown>;
+interface Old {
+  had: boolean;
+  value: unknown;
+}
+
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object';
+const rawOf = new WeakMap<object, object>();
+
+/** The plain object behind a draft or a before-view (or the value itself). */
+export function raw<T>(value: T): T {
+  return (isObject(value) ? (rawOf.get(value) ?? value) : value) as T;
+}
+
+/** `value` with every draft in it replaced by its plain object: a model may build a new object out of drafts. */
+function unwrap(value: unknown): unknown {
+  if (!isObject(value)) return value;
+  const plain = rawOf.get(value);
+  if (plain) return plain;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (isObject(v)) {
+      const u = unwrap(v);
+      if (u !== v) value[key] = u;
+    }
+  }
+  return value;
+}
+
+/** Integer-like keys ascending, then the others in order, as JavaScript lists an object's own keys. */
+function ordered(keys: Iterable<string | symbol>): (string | symbol)[] {
+  const all = [...keys];
+  const integers = all.filter((k) => typeof k === 'string' && /^(0|[1-9]\d*)$/.test(k)) as string[];
+  const others = all.filter((k) => !integers.includes(k as string));
+  return [...integers.sort((a, b) => Number(a) - Number(b)), ...others];
+}
+
+export class Journal {
+  /** Per object written, the first old value of each key written. */
+  private readonly firstOld = new Map<object, Map<PropertyKey, Old>>();
+  private readonly order: [object, PropertyKey][] = [];
+  private readonly drafts = new WeakMap<object, object>();
+  private readonly views = new WeakMap<object, object>();
+
+  get touched(): boolean {
+    return this.order.length > 0;
+  }
+
+  /** A proxy of `root` whose writes, at any depth, happen in place and are recorded. */
+  draft<T extends object>(root: T): T {
+    return this.draftOf(raw(root)) as T;
+  }
+
+  /** Puts back every value written since the journal began, and forgets them. */
+  undo(): void {
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const [target, key] = this.order[i];
+      const old = this.firstOld.get(target)!.get(key)!;
+      if (old.had) (target as Obj)[key] = old.value;
+      else delete (target as Obj)[key];
+    }
+    this.order.length = 0;
+    this.firstOld.clear();
+  }
+
+  /** A read-only view of `root` as it was before the recorded writes; valid until the next write. */
+  before<T extends object>(root: T): T {
+    return this.viewOf(raw(root)) as T;
+  }
+
+  private record(target: object, key: PropertyKey): void {
+    // Writing past an array's end moves its length before any trap for 'length' runs: keep it first.
+    if (Array.isArray(target) && key !== 'length') this.record(target, 'length');
+    let changes = this.firstOld.get(target);
+    if (!changes) this.firstOld.set(target, (changes = new Map()));
+    if (changes.has(key)) return;
+    changes.set(key, { had: Object.hasOwn(target, key), value: (target as Obj)[key] });
+    this.order.push([target, key]);
+  }
+
+  private draftOf(target: object): object {
+    let proxy = this.drafts.get(target);
+    if (proxy) return proxy;
+    proxy = new Proxy(target, {
+      get: (t, key) => {
+        const v = Reflect.get(t, key);
+        return isObject(v) ? this.draftOf(v) : v;
+      },
+      set: (t, key, value) => {
+        this.record(t, key);
+        (t as Obj)[key] = unwrap(value);
+        return true;
+      },
+      deleteProperty: (t, key) => {
+        if (!Object.hasOwn(t, key)) return true;
+        this.record(t, key);
+        return delete (t as Obj)[key];
+      },
+      defineProperty: (t, key, descriptor) => {
+        this.record(t, key);
+        return Reflect.defineProperty(t, key, 'value' in descriptor ? { ...descriptor, value: unwrap(descriptor.value) } : descriptor);
+      },
+    });
+    this.drafts.set(target, proxy);
+    rawOf.set(proxy, target);
+    return proxy;
+  }
+
+  private oldOf(target: object, key: PropertyKey): Old | undefined {
+    return this.firstOld.get(target)?.get(key);
+  }
+
+  private viewOf(target: object): object {
+    let proxy = this.views.get(target);
+    if (proxy) return proxy;
+    const readOnly = () => {
+      throw new TypeError('a before-state is read-only');
+    };
+    proxy = new Proxy(target, {
+      get: (t, key) => {
+        const old = this.oldOf(t, key);
+        const v = old ? (old.had ? old.value : undefined) : Reflect.get(t, key);
+        return isObject(v) ? this.viewOf(v) : v;
+      },
+      has: (t, key) => {
+        const old = this.oldOf(t, key);
+        return old ? old.had : Reflect.has(t, key);
+      },
+      ownKeys: (t) => {
+        const changes = this.firstOld.get(t);
+        if (!changes) return Reflect.ownKeys(t);
+        const keys = new Set(Reflect.ownKeys(t));
+        for (const [key, old] of changes) {
+          if (old.had) keys.add(key as string);
+          else keys.delete(key as string);
+        }
+        return ordered(keys);
+      },
+      getOwnPropertyDescriptor: (t, key) => {
+        const old = this.oldOf(t, key);
+        if (!old) return Reflect.getOwnPropertyDescriptor(t, key);
+        if (!old.had) return undefined;
+        const now = Reflect.getOwnPropertyDescriptor(t, key);
+        return { value: old.value, writable: true, enumerable: now?.enumerable ?? true, configurable: now?.configurable ?? true };
+      },
+      set: readOnly,
+      deleteProperty: readOnly,
+      defineProperty: readOnly,
+    });
+    this.views.set(target, proxy);
+    rawOf.set(proxy, target);
+    return proxy;
+  }
+}
