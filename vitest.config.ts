@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['core/**/*.test.ts', 'properties/**/*.test.ts', 'traces/**/*.test.ts', 'cli/**/*.test.ts', 'adapters/**/*.test.ts'],
+    include: ['core/**/*.test.ts', 'bench/**/*.test.ts', 'properties/**/*.test.ts', 'traces/**/*.test.ts', 'cli/**/*.test.ts', 'adapters/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],

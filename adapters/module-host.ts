@@ -19,9 +19,10 @@ const path = process.argv[2];
 const reply = process.stdout.write.bind(process.stdout);
 process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 const send = (message: unknown) => reply(`${JSON.stringify(message)}\n`);
+/** Ends the host with the reason on stderr (written at once: stderr is synchronous on pipes and files). */
 const die = (message: string): never => {
-  process.stderr.write(`${message}\n`, () => process.exit(3));
-  throw new Error(message);
+  process.stderr.write(`${message}\n`);
+  return process.exit(3);
 };
 
 let create: Create;

@@ -2,7 +2,7 @@
 // give and a line the output must hold. A row that fails means a behaviour the README forbids came back.
 import { execFile, spawn } from 'node:child_process';
 import { execSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -57,8 +57,8 @@ const rows: Row[] = [
     'a definite failure wins over a later fault',
     ['check', '--adapter', misbehave, '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', dir],
     1,
-    /FAILED reuserps\/conformance[\s\S]*FAULT reuserps/,
-    { STEERSPEC_MISBEHAVE: 'buggy-then-crash' },
+    /FAILED reuserps\/conformance[\s\S]*shrinking stopped: the subject faulted while shrinking \(crashed: .*gave up at run 10/,
+    { STEERSPEC_MISBEHAVE: 'buggy-then-crash', STEERSPEC_CRASH_AT: '10' },
   ],
   ['replay of a good, a malformed and a missing file', ['replay', good, malformed, join(dir, 'missing.json')], 2, /1 conform, 0 fail, 2 malformed/],
   ['replay of a failing trace among others', ['replay', good, 'cli/fixtures/wrong-expect.json', malformed], 1, /1 conform, 1 fail, 1 malformed/],
@@ -114,6 +114,27 @@ describe('the printed commands reproduce what they claim', () => {
       expect(code).toBe(1);
       for (const [, file] of out.matchAll(/saved(?: before shrinking)?: (\S+)/g)) expect(readdirSync(traces)).toContain(file.split('/').at(-1));
     }
+  });
+});
+
+describe('the oracle failing', () => {
+  it('a trace that cannot be saved is printed whole on stderr, and the check exits 4', async () => {
+    const traces = join(scratchDir(), 'traces');
+    mkdirSync(traces);
+    const slow = "sh -c 'sleep 2; exec python3 adapters/fixtures/reuserps-buggy.py'";
+    const child = spawn('node', [cli, 'check', '--exec', slow, '--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--traces', traces], { cwd: root });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    // Once the path was checked and found writable (the first line is printed), it stops being a directory.
+    while (!out.includes('steerspec check:')) await new Promise((r) => setTimeout(r, 50));
+    rmSync(traces, { recursive: true });
+    writeFileSync(traces, 'no longer a directory\n');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, out + err).toBe(4);
+    expect(out).toMatch(/NOT SAVED/);
+    expect(err).toMatch(/could not save a trace \(.*\); here it is whole:\n\{"format":"steerspec-trace\/1"/);
   });
 });
 

@@ -1,6 +1,6 @@
 // A campaign: fast-check generates runs (a config and a command sequence) for a scheme; each run is
-// made once and every selected property is checked on it. A property that fails is then shrunk on its
-// own, from the run that first broke it (replayed by fast-check's seed and path), so each failing
+// made once and every selected property is checked on it, until a run fails. Each property that run
+// broke is then shrunk on its own, from the run that first broke it (replayed by fast-check's seed and path), so each failing
 // property gets the smallest trace that breaks *it*. The first failing run of each property is saved
 // the moment it is found, before shrinking can fail; a fault (hang, crash, garbage) is saved and ends
 // the campaign, and a definite failure found before it is still reported.
@@ -108,7 +108,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const found = new Map<string, Found>();
   let fault: { failure: Failure; trace?: string; run: number } | undefined;
   let declined = 0;
-  const done = () => fault !== undefined || internal !== undefined || found.size === checked.length || options.stopped?.() === true;
+  // Like fast-check, the campaign ends with the first run that fails (every property it broke is reported).
+  const done = () => fault !== undefined || internal !== undefined || found.size > 0 || options.stopped?.() === true;
 
   const save = (config: unknown, result: RunResult, failure: Failure, path?: string) => keep(traceOf(scheme, config, result, failure, seed, path));
 
@@ -173,7 +174,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   // Shrink each failing property on its own, from the run that first broke it.
   const shrunk = new Map<string, { found: Found; path: string; reason?: string }>();
   for (const [name, first] of found) {
-    if (internal) break;
+    if (internal) {
+      shrunk.set(name, { found: first, path: String(first.run), reason: `not shrunk: ${internal.error.message}` });
+      continue;
+    }
     let last: Found | undefined;
     let stoppedBy: string | undefined;
     const shrinkPass = async ({ config, commands }: { config: unknown; commands: unknown[] }) => {

@@ -50,11 +50,11 @@ export function withoutHashCapability(subject: Subject): Subject {
   };
 }
 
-export function subjectOf(bug: PlantedBug): Subject {
+export function subjectOf(bug: PlantedBug, snapshot = true): Subject {
   return {
     describe: `(planted bug: ${bug.name})`,
     async start(scheme, config) {
-      return checked(scheme, bug.implementation(config), { hash: true, snapshot: true });
+      return checked(scheme, bug.implementation(config), { hash: true, snapshot });
     },
     async close() {},
   };
@@ -197,6 +197,11 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
       const result = results.find((r) => r.property === bug.caughtBy)!;
       expect(result.status, result.reason).toBe('failed');
       expect(result.length!, `shrunk trace ${result.trace}`).toBeLessThanOrEqual(maxLength);
+      // Without a snapshot, checking only this property still fails the run that leaves the relation.
+      const blind = await runCampaign({ scheme, subject: subjectOf(bug, false), runs: 2000, seed, traceDir: scratchDir(), properties: [property!] });
+      const caught = blind.results.filter((r) => r.status === 'failed').map((r) => r.property);
+      expect(caught.length, `${bug.name} without a snapshot`).toBeGreaterThan(0);
+      expect(caught.every((name) => name === 'conformance' || name === bug.caughtBy)).toBe(true);
     });
   }
 }
