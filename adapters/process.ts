@@ -18,6 +18,33 @@ const initReply = z.union([
 ]);
 
 const STDERR_KEPT = 8192;
+
+// Every adapter process group alive in this process, whichever thread started it: worker threads tell
+// the main thread through a BroadcastChannel, so an interrupt there can kill them all.
+const groups = new Set<number>();
+const channel = new BroadcastChannel('steerspec-adapter-processes');
+channel.onmessage = (event) => {
+  const { pid, alive } = (event as MessageEvent<{ pid: number; alive: boolean }>).data;
+  if (alive) groups.add(pid);
+  else groups.delete(pid);
+};
+(channel as unknown as { unref?: () => void }).unref?.();
+const announce = (pid: number, alive: boolean) => {
+  if (alive) groups.add(pid);
+  else groups.delete(pid);
+  channel.postMessage({ pid, alive });
+};
+
+/** Kills every adapter process group this process (any of its threads) has started and not yet seen end. */
+export function killEveryProcess(): void {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
 const STARTUP_MS = 10_000;
 
 export interface ProcessOptions {
@@ -40,6 +67,11 @@ class Connection {
   constructor(readonly command: string, options: ProcessOptions) {
     // Its own process group, so a kill reaches the program and not only the shell that started it.
     this.child = spawn('/bin/sh', ['-c', command], { stdio: 'pipe', detached: true, env: { ...process.env, ...options.env } });
+    const pid = this.child.pid;
+    if (pid !== undefined) {
+      announce(pid, true);
+      this.child.once('exit', () => announce(pid, false));
+    }
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
       this.buffered += chunk;

@@ -4,12 +4,13 @@
 // anything: about 0.3 s of CPU instead of 1.1 s through tsx. npm skips install scripts, so the bundle is
 // made here, on first use, atomically (a temporary file renamed into place). If it cannot be built, the
 // sources run through tsx as before.
-import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'cli.mjs');
+// The worker thread of `check --workers` is bundled beside it (dist/worker.mjs).
 const sources = ['core', 'model', 'impl', 'properties', 'cli', 'adapters', 'schemes.ts', 'package.json'];
 
 /** The newest modification time among the sources the CLI is built from. */
@@ -32,9 +33,13 @@ async function fresh() {
   try {
     const { build } = await import('esbuild');
     mkdirSync(dirname(bundle), { recursive: true });
-    const temporary = `${bundle}.${process.pid}.tmp`;
-    await build({ entryPoints: [join(root, 'cli/main.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: temporary, logLevel: 'silent' });
-    renameSync(temporary, bundle);
+    const temporary = join(root, 'dist', `.build-${process.pid}`);
+    const entryPoints = { cli: join(root, 'cli/main.ts'), worker: join(root, 'cli/worker.ts') };
+    await build({ entryPoints, bundle: true, platform: 'node', format: 'esm', packages: 'external', outdir: temporary, outExtension: { '.js': '.mjs' }, logLevel: 'silent' });
+    // The worker first: a bundle newer than the sources is taken as complete.
+    renameSync(join(temporary, 'worker.mjs'), join(root, 'dist', 'worker.mjs'));
+    renameSync(join(temporary, 'cli.mjs'), bundle);
+    rmSync(temporary, { recursive: true, force: true });
     return true;
   } catch {
     return false;

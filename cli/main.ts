@@ -6,15 +6,18 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { SingleBar } from 'cli-progress';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
+import { BLOCK, runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
-import { builtin, shellQuote, type Subject } from '../core/subject.ts';
+import { shellQuote, type Subject } from '../core/subject.ts';
 import { TRACE_FORMAT } from '../core/trace.ts';
 import { InputError } from '../core/vocabulary.ts';
-import { moduleSubject } from '../adapters/module.ts';
-import { PROTOCOL, processSubject } from '../adapters/process.ts';
+import { killEveryProcess, PROTOCOL } from '../adapters/process.ts';
 import { schemes } from '../schemes.ts';
+import { availableParallelism } from 'node:os';
+import { mergeReports } from './merge.ts';
 import { checkedDirectory, checkedFile, UsageError } from './paths.ts';
+import { workerPool } from './pool.ts';
+import { subjectOf, type SubjectSpec } from './subjects.ts';
 import { describeFile, judgeFile, replayFile, verdictOf, type FileResult } from './replay.ts';
 import { EXIT, exitCodeOf, exitCodeOfFiles, formatCampaign, table } from './report.ts';
 
@@ -32,6 +35,12 @@ const seedValue = (value: string) => {
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) throw new InvalidArgumentError('takes a whole number from 0 to 4294967295.');
   return n;
 };
+const shardValue = (value: string) => {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const [index, of] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || of < 1 || index < 1 || index > of) throw new InvalidArgumentError('takes I/N with 1 <= I <= N, e.g. 2/4.');
+  return { index, of };
+};
 const schemeName = (value: string, previous: string[] = []) => {
   if (!schemes.has(value)) throw new InvalidArgumentError(`unknown scheme "${value}"; known: ${[...schemes.keys()].join(', ')}.`);
   return [...previous, value];
@@ -44,19 +53,19 @@ interface SubjectOptions {
   log?: string;
 }
 
-function subjectFrom(options: SubjectOptions): Subject {
+function specFrom(options: SubjectOptions): SubjectSpec {
   if (options.adapter !== undefined && options.exec !== undefined) throw new UsageError('give --adapter or --exec, not both');
   if (options.exec !== undefined && options.exec.trim() === '') throw new UsageError('--exec needs a command (it was empty)');
   if (options.log !== undefined) checkedFile('--log', options.log, 'write');
+  const logFile = options.log === undefined ? {} : { logFile: resolve(options.log) };
   if (options.adapter !== undefined) {
     checkedFile('--adapter', options.adapter, 'read');
-    return moduleSubject(resolve(options.adapter), options.adapter, { timeoutMs: options.timeout, logFile: options.log });
+    return { kind: 'adapter', path: resolve(options.adapter), asGiven: options.adapter, timeoutMs: options.timeout, ...logFile };
   }
-  if (options.exec !== undefined) {
-    return processSubject(options.exec, { timeoutMs: options.timeout, logFile: options.log });
-  }
-  return builtin;
+  if (options.exec !== undefined) return { kind: 'exec', command: options.exec, timeoutMs: options.timeout, ...logFile };
+  return { kind: 'builtin' };
 }
+const subjectFrom = (options: SubjectOptions): Subject => subjectOf(specFrom(options));
 
 const subjectOptions = (command: Command) =>
   command
@@ -78,6 +87,7 @@ function interrupts(subject: Subject) {
     if (state.signal) process.exit(EXIT[signal]); // a second interrupt: leave now
     state.signal = signal;
     subject.abort?.();
+    killEveryProcess(); // also those the worker threads started
   };
   const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') };
   process.on('SIGINT', handlers.SIGINT);
@@ -120,9 +130,12 @@ subjectOptions(
     .option('--seed <s>', 'seed for the generators, 0..4294967295 (default: new each time, printed)', seedValue)
     .option('--path <path>', "fast-check's path to one run of one scheme (printed beside a failure): replays that run and shrinks it")
     .option('--traces <dir>', 'where counterexamples are saved', 'traces/new')
+    .addOption(new Option('--workers <n>', 'worker threads making runs (same runs and verdicts for any number)').default(availableParallelism()).argParser(positiveInteger('--workers')))
+    .option('--shard <i/n>', 'make only slice I of N of each campaign (merge the --report files with `steerspec merge`)', shardValue)
     .option('--report <file.json>', 'also write the results as JSON'),
 ).action(async (options) => {
-  const subject = subjectFrom(options);
+  const spec = specFrom(options);
+  const subject = subjectOf(spec);
   const traceDir = checkedDirectory('--traces', options.traces);
   if (options.report !== undefined) checkedFile('--report', options.report, 'write');
   const seed: number = options.seed ?? (Date.now() ^ (process.pid << 8)) >>> 0;
@@ -145,6 +158,7 @@ subjectOptions(
     words.push(`--runs ${options.runs}`, `--seed ${seed}`);
     if (r?.path ?? options.path) words.push(`--path ${r?.path ?? options.path}`);
     if (options.traces !== 'traces/new') words.push(`--traces ${shellQuote(options.traces)}`);
+    if (options.shard && !r) words.push(`--shard ${options.shard.index}/${options.shard.of}`);
     return words.filter(Boolean).join(' ');
   };
 
@@ -167,6 +181,9 @@ subjectOptions(
         properties,
         onProgress: bar.update,
         stopped: () => interrupted.signal !== undefined,
+        // A pool pays for itself only with more than one block to make.
+        ...(Math.min(options.workers, Math.ceil(options.runs / BLOCK)) > 1 && !options.path ? { executor: workerPool(Math.min(options.workers, Math.ceil(options.runs / BLOCK)), spec) } : {}),
+        ...(options.shard ? { shard: options.shard } : {}),
       }).finally(bar.stop);
       campaigns.push(campaign);
       console.log(`\n${scheme.name} — ${scheme.summary}\n${formatCampaign(campaign, rerun)}`);
@@ -186,7 +203,16 @@ subjectOptions(
       ` — ${runs} runs, ${steps} steps, seed ${seed}, exit ${code}\nrerun: ${rerun()}`,
   );
   if (options.report !== undefined) {
-    const report = { seed, subject: subject.describe || 'impl/', exitCode: code, interrupted: interrupted.signal ?? null, rerun: rerun(), schemes: campaigns };
+    const report = {
+      seed,
+      runs: options.runs,
+      subject: subject.describe || 'impl/',
+      shard: options.shard ?? null,
+      exitCode: code,
+      interrupted: interrupted.signal ?? null,
+      rerun: rerun(),
+      schemes: campaigns,
+    };
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
   }
   process.exitCode = code;
@@ -235,6 +261,25 @@ program
   .action(async (files: string[], options) => {
     if (options.report !== undefined) checkedFile('--report', options.report, 'write');
     process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => judgeFile(file)), options.report);
+  });
+
+program
+  .command('merge')
+  .description('combine the --report files of the shards of one check (--shard I/N) into one verdict')
+  .argument('<report...>', 'the JSON reports, one per shard')
+  .option('--report <file.json>', 'also write the merged results as JSON')
+  .action(async (files: string[], options) => {
+    if (options.report !== undefined) checkedFile('--report', options.report, 'write');
+    const merged = mergeReports(files);
+    for (const campaign of merged.schemes) {
+      console.log(`\n${campaign.scheme} — ${schemes.get(campaign.scheme)?.summary ?? ''}\n${formatCampaign(campaign, (r) => `${merged.rerun} --scheme ${r.scheme} --property ${r.property}${r.path ? ` --path ${r.path}` : ''}`)}`);
+    }
+    const all = merged.schemes.flatMap((c) => c.results);
+    const code = exitCodeOf(all);
+    const count = (s: string) => all.filter((r) => r.status === s).length;
+    console.log(`\nmerged ${files.length} shards: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors — seed ${merged.seed}, exit ${code}`);
+    if (options.report !== undefined) writeFileSync(options.report, `${JSON.stringify({ ...merged, exitCode: code }, null, 2)}\n`);
+    process.exitCode = code;
   });
 
 program

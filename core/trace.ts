@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { z } from 'zod';
 import type { AnyScheme } from './scheme.ts';
 import { InputError, parseWith } from './vocabulary.ts';
@@ -192,18 +193,25 @@ function pathText(path: (string | number)[]): string {
  * then linked into place, so a reader never sees half a file and an existing file is never replaced.
  */
 export function saveTrace(dir: string, trace: Trace): string {
+  return storeTrace(dir, trace).file;
+}
+
+/** saveTrace, also saying whether this call made the file (false: one with the same content was there). */
+export function storeTrace(dir: string, trace: Trace): { file: string; created: boolean } {
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(trace, null, 1).replace(/\n {2,}/g, ' ').replace(/\n (?=[\]}])/g, ' ')}\n`;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const file = join(dir, `${trace.scheme}-${trace.found?.property ?? 'trace'}-${digest}.json`);
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.${process.pid}-${threadId}.tmp`;
   writeFileSync(temporary, text);
+  let created = true;
   try {
     linkSync(temporary, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    created = false;
   } finally {
     unlinkSync(temporary);
   }
-  return file;
+  return { file, created };
 }

@@ -1,0 +1,70 @@
+// Campaigns across cores and machines give the verdict and traces of one worker: --workers N makes the
+// same runs (blocks addressed by fast-check's path), and --shard I/N + merge the same verdict.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { sliceOf } from '../core/campaign.ts';
+import { scratchDir } from '../properties/harness.ts';
+
+const root = join(import.meta.dirname, '..');
+const run = async (args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root, timeout: 100_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const failure = e as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, out: failure.stdout + failure.stderr };
+  }
+};
+const buggy = ['--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '7'];
+const verdict = (out: string, dir: string) => out.split(dir).join('DIR').replace(/\n.*seed 7, subject .*\n/, '\n');
+
+describe('--workers', () => {
+  it('gives the same output and the same saved traces with 1 and 2 workers', async () => {
+    const [one, two] = [scratchDir(), scratchDir()];
+    const a = await run(['check', ...buggy, '--workers', '1', '--traces', one]);
+    const b = await run(['check', ...buggy, '--workers', '2', '--traces', two]);
+    expect(a.code, a.out).toBe(1);
+    expect(b.code).toBe(1);
+    expect(verdict(b.out, two)).toBe(verdict(a.out, one));
+    expect(readdirSync(two).sort()).toEqual(readdirSync(one).sort());
+  });
+});
+
+describe('--shard and merge', () => {
+  it('slices cover every run once, on block edges', () => {
+    for (const [runs, of] of [[200, 3], [7, 4], [1000, 7]]) {
+      const slices = Array.from({ length: of }, (_, i) => sliceOf(runs, { index: i + 1, of }));
+      expect(slices[0][0]).toBe(0);
+      expect(slices.at(-1)![1]).toBe(runs);
+      for (let i = 1; i < of; i++) expect(slices[i][0]).toBe(slices[i - 1][1]);
+    }
+  });
+
+  it('merges the shards of a failing check into the verdict of the unsharded one', async () => {
+    const dir = scratchDir();
+    const whole = await run(['check', ...buggy, '--workers', '1', '--traces', dir, '--report', join(dir, 'whole.json')]);
+    const shards = await Promise.all([1, 2, 3].map((i) => run(['check', ...buggy, '--workers', '1', '--shard', `${i}/3`, '--traces', dir, '--report', join(dir, `shard-${i}.json`)])));
+    expect(shards.map((s) => s.code).sort()).toContain(1);
+    const merged = await run(['merge', ...[1, 2, 3].map((i) => join(dir, `shard-${i}.json`))]);
+    expect(merged.code, merged.out).toBe(whole.code);
+    const failures = (out: string) => [...out.matchAll(/^(FAILED \S+)[\s\S]*?violated at (step \d+ \(\d+ commands)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(failures(merged.out)).toEqual(failures(whole.out));
+    const runs = (out: string) => out.match(/(\d+) runs, (\d+) steps\n/)!.slice(1);
+    expect(runs(merged.out)).toEqual(runs(whole.out));
+  });
+
+  it('merges passing shards to exit 0, and refuses a missing shard', async () => {
+    const dir = scratchDir();
+    const args = ['--scheme', 'dragonfly', '--runs', '60', '--seed', '3', '--workers', '1', '--traces', dir];
+    for (const i of [1, 2]) expect((await run(['check', ...args, '--shard', `${i}/2`, '--report', join(dir, `s${i}.json`)])).code).toBe(0);
+    const merged = await run(['merge', join(dir, 's1.json'), join(dir, 's2.json')]);
+    expect(merged.code, merged.out).toBe(0);
+    expect(merged.out).toMatch(/60 runs/);
+    const missing = await run(['merge', join(dir, 's1.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/needs each shard 1\.\.2 once/);
+  });
+});
