@@ -129,3 +129,12 @@ describe('steerspec judge', () => {
     expect(judged.out).toMatch(/FAILED .*: conformance at step/);
   });
 });
+
+describe('steerspec schemes', () => {
+  it('lists every scheme with its readings, freedoms and properties', async () => {
+    const { code, out } = await run('schemes');
+    expect(code).toBe(0);
+    expect(out).toMatch(/reuserps — [\s\S]*readings[\s\S]*cursor past the end \["wrap" \| "stay"\][\s\S]*freedoms[\s\S]*which error/);
+    for (const name of schemes.keys()) expect(out).toContain(`${name} — `);
+  });
+});

@@ -77,9 +77,14 @@ export interface CampaignPlan {
   seed: number;
   traceDir: string;
   properties: string[];
+  /** The properties whose failure ends the campaign: those asked for (--property), or any. */
+  targets: string[];
   capabilities: Capabilities;
   path?: string;
 }
+
+/** True iff this run ends the campaign: a target property failed, the subject faulted, or the oracle did. */
+const ends = (plan: CampaignPlan) => (r: RunRecord) => r.failures.some((f) => plan.targets.includes(f.failure.property)) || r.fault !== undefined || r.internal !== undefined;
 
 export interface Executor {
   /** How many blocks it makes at once. */
@@ -195,7 +200,7 @@ export class Engine {
   /** Runs start..start+count-1 (or the one run at `plan.path`), ending after the first that fails or faults. */
   async block(start: number, count: number): Promise<RunRecord[]> {
     const records: RunRecord[] = [];
-    const ended = () => this.stopped() || records.some((r) => r.failures.length > 0 || r.fault || r.internal);
+    const ended = () => this.stopped() || records.some(ends(this.plan));
     let run = start;
     const path = this.plan.path ?? String(start);
     await fc.check(
@@ -286,7 +291,17 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   }
   const lacking = (p: Property) => (p.needs ?? []).filter((need) => !capabilities[need]);
   const checked = selected.filter((p) => lacking(p).length === 0);
-  const plan: CampaignPlan = { scheme: scheme.name, seed, traceDir: options.traceDir, properties: checked.map((p) => p.name), capabilities, ...(options.path ? { path: options.path } : {}) };
+  // Asked about some properties, the campaign runs until one of them fails; asked about all, until any does.
+  const targets = (options.properties ? checked.filter((p) => options.properties!.includes(p)) : checked).map((p) => p.name);
+  const plan: CampaignPlan = {
+    scheme: scheme.name,
+    seed,
+    traceDir: options.traceDir,
+    properties: checked.map((p) => p.name),
+    targets: targets.length > 0 ? targets : checked.map((p) => p.name),
+    capabilities,
+    ...(options.path ? { path: options.path } : {}),
+  };
   const stopped = () => options.stopped?.() === true;
   const executor = options.executor?.(plan) ?? localExecutor(new Engine(scheme, subject, plan, stopped));
 
@@ -295,7 +310,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const starts: number[] = [];
   for (let start = from; start < to; start += BLOCK) starts.push(start);
   const records: RunRecord[] = [];
-  const stopsAt = () => Math.min(...records.filter((r) => r.failures.length || r.fault || r.internal).map((r) => r.run));
+  const stopsAt = () => Math.min(...records.filter(ends(plan)).map((r) => r.run));
   let made = 0;
   try {
     const pending = new Set<Promise<void>>();
@@ -337,7 +352,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       }
     }
     const stopper = kept.at(-1);
-    const found = new Map((stopper?.run === last ? stopper.failures : []).map((f) => [f.failure.property, f]));
+    // Each property's first failure among the runs made (a run may break several).
+    const found = new Map<string, Found>();
+    for (const r of kept) for (const f of r.failures) if (!found.has(f.failure.property)) found.set(f.failure.property, f);
     const fault = stopper?.run === last ? stopper.fault : undefined;
     let internal = stopper?.run === last ? stopper.internal : undefined;
     if (campaign.unsaved.length) internal ??= { message: `cannot save a trace in ${options.traceDir}: ${campaign.unsaved[0].error}` };

@@ -262,7 +262,10 @@ function allocate(s: State, c: Extract<Command, { op: 'allocate' }>, choose: Cho
   if (rejected) return rejected;
 
   const holding = s.held[s.revision];
-  const free = alignedPorts(s.config, s.remote!, c.bucket).filter((p) => holding?.ports[p] !== true); // rules 1 and 2
+  // Rules 1 and 2. The scan of the held set only reads it: it goes past the oracle's journal (which must see
+  // writes, not reads), so a bucket's thousands of ports cost a plain loop.
+  const held = holding === undefined ? undefined : raw(holding.ports);
+  const free = alignedPorts(s.config, s.remote!, c.bucket).filter((p) => held?.[p] !== true);
   if (free.length === 0) return { ok: false, error: 'exhausted' }; // rule 3
   const port = free.length === 1 ? free[0] : choose('which free port', free, (o) => ('port' in o ? o.port : undefined)); // rule 5
   if (holding === undefined) s.held[s.revision] = { remote: { address: s.remote!.address, port: s.remote!.port }, ports: { [port]: true }, count: 1 };
