@@ -1,82 +1,121 @@
-// Fastsocket connects per second on a warm 64-CPU machine in mode 2: two global listeners, and one
-// local copy spawned on each of CPUs 0..47, so SYNs on CPUs 48..63 fall back to the global table.
-// Measured: the impl's full connect (route, record the connection, build the outcome) followed by a
-// closeConn, its steering decision alone, the model's connect + closeConn, and a bare typed-array
-// lookup (local table head, else multiply-shift into the global array) for reference.
+// Fastsocket on a warm 64-CPU machine in mode 2: two global listeners, and one local copy spawned on
+// each of CPUs 0..47, so SYNs on CPUs 48..63 fall back to the global table. Packet i arrives on CPU
+// i % 64 with hash mix(i).
+//  - impl vs model: connect + closeConn of one connection, `apply` against `observe`.
+//  - route vs limit: `route` against a loop over two typed arrays built from the model's warm state: the
+//    head of the CPU's local table, else floor(hash * 2 / 2^32) into the two globals. That is rule 5's
+//    whole lookup, so no correct route can do less.
+//  - oracle: the plain test and steerspec's check; step time at 1k/100k open connections; step time on a
+//    128x128 table (128 CPUs, 128 local listeners spawned on each) vs 8x8.
 import { FastsocketImpl } from '../impl/fastsocket.ts';
-import { configSchema, model, type Command, type State } from '../model/fastsocket.ts';
-import { initialState } from '../core/relation.ts';
-import { measureRates, ratio, type BenchSection, onlyChoice } from './measure.ts';
+import type { State } from '../model/fastsocket.ts';
+import { schemes } from '../schemes.ts';
+import { assemble, mix, plansFor, type BenchOptions, type SchemeReport } from './measure.ts';
+import { openRatio, oracleVsFastCheck, stepTimes } from './oracle.ts';
+import { field, implVsModel, routeVsLimit, script, warmModel, type Load } from './steering.ts';
 
-const config = configSchema.parse({ cpus: 64, listenSpawn: 2 });
+const scheme = schemes.get('fastsocket')!;
+const CPUS = 64;
 const LOCAL_CPUS = 48;
-const setup: Command[] = [
+const config = { cpus: CPUS, listenSpawn: 2 };
+const setup = [
   { op: 'listen', listener: 1, uid: 0 },
   { op: 'listen', listener: 2, uid: 0 },
-  ...Array.from({ length: LOCAL_CPUS }, (_, cpu): Command => ({ op: 'spawn', listener: 1, local: 100 + cpu, worker: cpu, cpu: null })),
+  ...Array.from({ length: LOCAL_CPUS }, (_, cpu) => ({ op: 'spawn', listener: 1, local: 100 + cpu, worker: cpu, cpu: null })),
 ];
-const BATCH = 1024;
+const PACKETS = 4096;
+const cpuOf = Int32Array.from({ length: PACKETS }, (_, i) => i % CPUS);
+const hashOf = Uint32Array.from({ length: PACKETS }, (_, i) => mix(i));
 
-export default async function bench(): Promise<BenchSection> {
-  const impl = new FastsocketImpl(config);
-  for (const cmd of setup) impl.apply(cmd);
-  let state: State = initialState(model, config);
-  for (const cmd of setup) model.step(state, cmd, onlyChoice);
+const warm: Load = {
+  config,
+  setup,
+  next: (i) => (i % 2 === 0 ? { op: 'connect', conn: 1, cpu: cpuOf[(i >> 1) % PACKETS], hash: hashOf[(i >> 1) % PACKETS] } : { op: 'closeConn', conn: 1 }),
+};
 
-  // The limit: a per-CPU local head, else floor(hash * 2 / 2^32) into two globals.
-  const heads = new Int32Array(64).map((_, cpu) => (cpu < LOCAL_CPUS ? 100 + cpu : -1));
-  const globals = new Int32Array([1, 2]);
-  let sink = 0;
-  let i = 0;
+/** `n` CPUs, each with a local table of `n` copies of one global listener. */
+const fullTables = (n: number): Load => ({
+  config: { cpus: n, listenSpawn: 1 },
+  setup: [
+    { op: 'listen', listener: 0, uid: 0 },
+    ...Array.from({ length: n * n }, (_, k) => ({ op: 'spawn', listener: 0, local: 1 + k, worker: k % n, cpu: k % n })),
+  ],
+  next: (i) => (i % 2 === 0 ? { op: 'connect', conn: 1_000_000, cpu: (i >> 1) % n, hash: mix(i) } : { op: 'closeConn', conn: 1_000_000 }),
+});
 
-  const rates = await measureRates([
+export default async function bench(options: BenchOptions): Promise<SchemeReport> {
+  const plans = plansFor(options);
+  const routing = routeVsLimit(
+    scheme,
     {
-      name: 'impl connect + closeConn (route, record, outcome)',
-      batch: BATCH,
-      run: () => {
-        for (let k = 0; k < BATCH; k++, i++) {
-          const outcome = impl.connect(1, i & 63, (i * 2654435761) >>> 0);
-          sink += outcome.ok ? 1 : 0;
-          impl.closeConn(1);
-        }
+      what: '64 CPUs, 48 with a local listener',
+      route: () => {
+        const impl = new FastsocketImpl(scheme.config.parse(config));
+        for (const cmd of setup) impl.apply(scheme.command.parse(cmd));
+        const ids = field(impl, 'listenerId');
+        return (n, out) => {
+          let sink = 0;
+          for (let k = 0; k < n; k++) {
+            const i = k % PACKETS;
+            const slot = impl.route(cpuOf[i], hashOf[i]);
+            sink += slot;
+            if (out) out[k] = ids[slot];
+          }
+          return sink;
+        };
+      },
+      limit: () => {
+        const state = warmModel(scheme, script(scheme, warm, 0))[0].state as State;
+        const heads = Int32Array.from(state.tables.map((t) => (t.length > 0 ? t[0] : -1)));
+        const globals = Int32Array.from(state.listenOrder);
+        return (n, out) => {
+          let sink = 0;
+          for (let k = 0; k < n; k++) {
+            const i = k % PACKETS;
+            const head = heads[cpuOf[i]];
+            const listener = head >= 0 ? head : globals[Math.floor((hashOf[i] * 2) / 4294967296)];
+            sink += listener;
+            if (out) out[k] = listener;
+          }
+          return sink;
+        };
       },
     },
-    {
-      name: 'impl steering decision (route)',
-      batch: BATCH,
-      run: () => {
-        for (let k = 0; k < BATCH; k++, i++) sink += impl.route(i & 63, (i * 2654435761) >>> 0);
-      },
-    },
-    {
-      name: 'model connect + closeConn (model.step)',
-      batch: 64,
-      run: () => {
-        for (let k = 0; k < 64; k++, i++) {
-          model.step(state, { op: 'connect', conn: 1, cpu: i & 63, hash: (i * 2654435761) >>> 0 }, onlyChoice);
-          model.step(state, { op: 'closeConn', conn: 1 }, onlyChoice);
-        }
-      },
-    },
-    {
-      name: 'bare typed-array local-first lookup (reference)',
-      batch: BATCH,
-      run: () => {
-        for (let k = 0; k < BATCH; k++, i++) {
-          const head = heads[i & 63];
-          sink += head >= 0 ? head : globals[Math.floor((((i * 2654435761) >>> 0) * 2) / 4294967296)];
-        }
-      },
-    },
-  ]);
-  if (sink === -1) state = initialState(model, config); // keeps the loops from being optimized away
-  return {
-    title: 'fastsocket: connects per second, 64 CPUs, 48 with a local listener',
-    rates,
-    ratios: [
-      { name: 'impl connect / model connect', value: ratio(rates, rates[0].name, rates[2].name) },
-      { name: 'impl steering decision / bare loop', value: ratio(rates, rates[1].name, rates[3].name) },
-      { name: 'impl full connect / bare loop', value: ratio(rates, rates[0].name, rates[3].name) },
+    plans.micro,
+    1024,
+  );
+  return assemble(
+    'fastsocket',
+    'fastsocket: a warm 64-CPU machine in mode 2, 2 global listeners, a local copy on 48 CPUs',
+    [],
+    [
+      implVsModel(scheme, { what: 'connect + closeConn', load: warm }, plans.micro, 256),
+      routing,
+      await oracleVsFastCheck(scheme, plans.oracle),
+      await openRatio(
+        scheme,
+        {
+          config: { cpus: 2, listenSpawn: 0 },
+          listeners: [{ op: 'listen', listener: 1, uid: 0 }],
+          acceptFrom: 1,
+          connect: (conn, i) => ({ op: 'connect', conn, cpu: i % 2, hash: mix(i) }),
+          close: (conn) => ({ op: 'closeConn', conn }),
+        },
+        plans.open,
+        plans.steps,
+      ),
+      await stepTimes(
+        scheme,
+        {
+          small: fullTables(plans.table[0]),
+          large: fullTables(plans.table[1]),
+          smallName: `${plans.table[0]}x${plans.table[0]} local tables`,
+          largeName: `${plans.table[1]}x${plans.table[1]} local tables`,
+          key: 'table128Vs8',
+          name: `oracle step time on ${plans.table[1]}x${plans.table[1]} / on ${plans.table[0]}x${plans.table[0]} local tables`,
+        },
+        plans.steps,
+      ),
     ],
-  };
+  );
 }

@@ -1,32 +1,33 @@
-// `npm run bench`: runs every bench/<scheme>.ts (or the ones named on the command line) and prints
-// rates and ratios, all from this one run; `--json FILE` also writes them.
-import { readdirSync, writeFileSync } from 'node:fs';
+// `npm run bench [scheme ...] [--json FILE] [--smoke]`: runs bench/run.ts in this one process. As the
+// CLI does (bin/steerspec.js), it first bundles the sources with esbuild into dist/bench.mjs, so the
+// figures are those of the code `npx steerspec check` runs: through tsx, every closure the journal and
+// the properties create also pays for esbuild's keepNames helper, about a third of an oracle step.
+// `--tsx` (or a failed build) runs the sources through tsx instead.
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchSection } from './measure.ts';
+import { pathToFileURL } from 'node:url';
 
+const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
-const jsonAt = args.indexOf('--json');
-const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
-const only = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
-const files = readdirSync(import.meta.dirname)
-  .filter((f) => f.endsWith('.ts') && f !== 'main.ts' && f !== 'measure.ts')
-  .filter((f) => only.length === 0 || only.includes(f.replace(/\.ts$/, '')))
-  .sort();
 
-const format = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1));
-const sections: BenchSection[] = [];
-let missed = 0;
-for (const file of files) {
-  const { default: bench } = (await import(join(import.meta.dirname, file))) as { default: () => Promise<BenchSection> };
-  const section = await bench();
-  sections.push(section);
-  console.log(`\n## ${section.title}`);
-  for (const rate of section.rates) console.log(`  ${rate.name.padEnd(60)} ${format(rate.perSecond).padStart(10)}/s`);
-  for (const r of section.ratios) {
-    const verdict = r.target === undefined ? '' : r.value >= r.target ? `  (target ${r.target}: met)` : `  (target ${r.target}: MISSED)`;
-    if (r.target !== undefined && r.value < r.target) missed++;
-    console.log(`  ${r.name.padEnd(60)} ${r.value.toFixed(2).padStart(10)}x${verdict}`);
+async function bundle(): Promise<string | undefined> {
+  if (args.includes('--tsx')) return undefined;
+  try {
+    const { build } = await import('esbuild');
+    const out = join(root, 'dist', 'bench.mjs');
+    const temporary = join(root, 'dist', `.bench-${process.pid}.mjs`);
+    await build({ entryPoints: [join(root, 'bench/run.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: temporary, logLevel: 'silent' });
+    renameSync(temporary, out);
+    return out;
+  } catch (e) {
+    console.log(`(could not bundle the bench, running it through tsx: ${(e as Error).message})`);
+    return undefined;
   }
 }
-console.log(`\nnode ${process.version}, ${new Date().toISOString()}${missed ? `; ${missed} target(s) missed` : '; every target met'}`);
-if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify({ node: process.version, sections }, null, 2)}\n`);
+
+const bundled = await bundle();
+const run = (bundled ? await import(pathToFileURL(bundled).href) : await import('./run.ts')) as typeof import('./run.ts');
+await run.main(
+  args.filter((a) => a !== '--tsx'),
+  bundled ? 'bundled by esbuild as the CLI is' : 'through tsx',
+);

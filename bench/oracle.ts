@@ -1,95 +1,243 @@
-// The oracle's own cost: how many commands a check of each scheme (every property, the built-in impl)
-// checks per CPU-second, and what one step costs with 1,000 and with 100,000 open connections.
-// The second figure shows that a step costs what it touches: the model steps in place (core/journal.ts)
-// and no property scans every connection. STEERSPEC_BENCH_SMOKE=1 (npm test) uses small sizes.
-import { performance } from 'node:perf_hooks';
+// The oracle's own cost, per scheme:
+//  - the headline: distinct commands checked per CPU-second by steerspec's whole check (runCampaign, every
+//    property, the built-in impl with its snapshot) against a plain fast-check model-based test of the same
+//    runs, as a user would write it without steerspec (`plainCheck`). Both take the scheme's own generator
+//    with the same seed and run count, so they see exactly the same runs (the bench checks the counts agree).
+//  - what one oracle step costs as the state grows: open connections (1,000 vs 100,000) and the size of
+//    the tables (8x8 vs 128x128). The oracle here is `runSequence` itself (state-set observe and every
+//    property, no snapshot: a snapshot is O(state) by construction), paced from outside so that blocks of
+//    steps of two runs can be timed in turn.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { runCampaign } from '../core/campaign.ts';
-import { runSequence } from '../core/runner.ts';
-import { allProperties, type AnyScheme } from '../core/scheme.ts';
+import { initialState } from '../core/relation.ts';
+import { runSequence, type RunResult } from '../core/runner.ts';
+import { allProperties, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { builtin, checked } from '../core/subject.ts';
-import { schemes } from '../schemes.ts';
-import { scratchDir } from '../properties/harness.ts';
-import type { BenchSection, Rate, Ratio } from './measure.ts';
+import { sameValue, show } from '../core/vocabulary.ts';
+import { cpuSeconds, paired, spread, type Figure, type OraclePlan, type Ratio, type StepPlan } from './measure.ts';
+import { script, syncImpl, type Load } from './steering.ts';
 
-const smoke = process.env.STEERSPEC_BENCH_SMOKE === '1';
-const mix = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
+let traceDir: string | undefined;
+const scratch = () => (traceDir ??= mkdtempSync(join(tmpdir(), 'steerspec-bench-')));
 
-/** Per scheme, a config, commands that make one listener group, and the n-th connect. */
-const loads: Record<string, { config: unknown; setup: unknown[]; connect: (i: number) => unknown } | null> = {
-  reuserps: {
-    config: { cpus: 2, slotsPerCpu: 4 },
-    setup: [{ op: 'register', listener: 1, uid: 0, reuserps: true, cpus: [0, 1], limit: 0 }],
-    connect: (i) => ({ op: 'connect', conn: i, cpu: i % 2, hash: mix(i) }),
-  },
-  numa: {
-    config: { domains: 2 },
-    setup: [{ op: 'register', listener: 1, uid: 0, address: '10.0.0.1' }],
-    connect: (i) => ({ op: 'connect', conn: i, address: '10.0.0.1', domain: null, hash: mix(i) }),
-  },
-  dragonfly: {
-    config: { cpus: 2 },
-    setup: [
-      { op: 'register', listener: 1, uid: 0 },
-      { op: 'register', listener: 2, uid: 0 },
-    ],
-    connect: (i) => ({ op: 'connect', conn: i, hash: mix(i) }),
-  },
-  fastsocket: {
-    config: { cpus: 2, listenSpawn: 0 },
-    setup: [{ op: 'listen', listener: 1, uid: 0 }],
-    connect: (i) => ({ op: 'connect', conn: i, cpu: i % 2, hash: mix(i) }),
-  },
-  'linux-reuseport': {
-    config: { cpus: 2 },
-    setup: [
-      { op: 'register', listener: 1, uid: 0 },
-      { op: 'register', listener: 2, uid: 0 },
-    ],
-    connect: (i) => ({ op: 'connect', conn: i, cpu: i % 2, hash: mix(i) }),
-  },
-  // A port range holds at most 65,535 allocations, so 100,000 open connections cannot exist there.
-  'rss-ports': null,
-};
-
-/** Seconds per step for `probe` steps made after `open` connections, every property on, no snapshot. */
-async function stepTime(scheme: AnyScheme, open: number, probe: number): Promise<number> {
-  const load = loads[scheme.name]!;
-  const config = scheme.config.parse(load.config);
-  const commands = [...load.setup, ...Array.from({ length: open + probe }, (_, i) => load.connect(i))];
-  const impl = scheme.implementation(config);
-  let start = 0;
-  const timed = {
-    apply(cmd: unknown) {
-      if (cmd === commands[load.setup.length + open]) start = performance.now();
-      return impl.apply(cmd);
-    },
-  };
-  const instance = checked(scheme, timed, { hash: true, snapshot: false });
-  const result = await runSequence({ scheme, config, commands, implementation: instance, properties: allProperties(scheme) });
-  if (result.failures.length > 0) throw new Error(`${scheme.name}: the load itself failed: ${result.failures[0].message}`);
-  return (performance.now() - start) / 1000 / probe;
+/**
+ * A plain fast-check model-based test of `scheme`'s rules, as one would write it without steerspec: the
+ * scheme's generator, its model stepped directly in place (each reading its first option, the one every
+ * built-in impl takes; each freedom the option the impl's outcome names through the model's `readBack`,
+ * else the first) and the implementation, compared outcome by outcome. Returns the commands it checked.
+ */
+export function plainCheck(scheme: AnyScheme, runs: number, seed: number): number {
+  let commands = 0;
+  fc.assert(
+    fc.property(scheme.runs, ({ config, commands: cmds }) => {
+      const impl = syncImpl(scheme, config);
+      const state = initialState(scheme.model, config);
+      for (const cmd of cmds) {
+        const actual = impl.apply(cmd);
+        const expected = scheme.model.step(state, cmd, (_what, options, readBack) => {
+          const named = readBack?.(actual);
+          if (named !== undefined) for (const option of options) if (sameValue(option, named)) return option;
+          return options[0];
+        });
+        if (!sameValue(expected, actual)) throw new Error(`${show(cmd)}: the model gives ${show(expected)}, the impl ${show(actual)}`);
+        commands++;
+      }
+    }),
+    { numRuns: runs, seed },
+  );
+  return commands;
 }
 
-export default async function oracleBench(): Promise<BenchSection> {
-  const rates: Rate[] = [];
-  const ratios: Ratio[] = [];
-  const runs = smoke ? 5 : 60;
-  for (const scheme of schemes.values()) {
-    const before = process.cpuUsage();
-    const campaign = await runCampaign({ scheme, subject: builtin, runs, seed: 1, traceDir: scratchDir() });
-    const used = process.cpuUsage(before);
-    const failed = campaign.results.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
-    if (failed.length > 0) throw new Error(`${scheme.name}: the bench's own check failed: ${failed.map((r) => r.property).join(', ')}`);
-    rates.push({ name: `${scheme.name}: commands checked per CPU-second (every property)`, perSecond: campaign.steps / ((used.user + used.system) / 1e6) });
-    if (!loads[scheme.name]) continue;
-    const [small, large] = smoke ? [200, 2_000] : [1_000, 100_000];
-    const probe = smoke ? 100 : 1_000;
-    const atSmall = await stepTime(scheme, small, probe);
-    const atLarge = await stepTime(scheme, large, probe);
-    rates.push({ name: `${scheme.name}: steps per second at ${small} open connections`, perSecond: 1 / atSmall });
-    rates.push({ name: `${scheme.name}: steps per second at ${large} open connections`, perSecond: 1 / atLarge });
-    // Reported as small/large so that "at least 0.5" means "within 2x".
-    ratios.push({ name: `${scheme.name}: step time at ${small} / at ${large} open connections`, value: atSmall / atLarge, target: 0.5 });
+/** steerspec's check of `scheme` (every property, the built-in impl); returns the commands it checked. */
+export async function steerspecCheck(scheme: AnyScheme, runs: number, seed: number): Promise<number> {
+  const campaign = await runCampaign({ scheme, subject: builtin, runs, seed, traceDir: scratch() });
+  const bad = campaign.results.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
+  if (bad.length > 0) throw new Error(`${scheme.name}: the bench's own check failed: ${bad.map((r) => `${r.property} ${r.status}`).join(', ')}`);
+  return campaign.steps;
+}
+
+/** Commands per CPU-second of the plain test and of steerspec, paired per round (same seed), in alternating order. */
+export async function oracleVsFastCheck(scheme: AnyScheme, plan: OraclePlan): Promise<{ figures: Figure[]; ratio: Ratio }> {
+  const plain: number[] = [];
+  const ours: number[] = [];
+  const timed = async <T>(f: () => T | Promise<T>): Promise<[T, number]> => {
+    const start = cpuSeconds();
+    const value = await f();
+    return [value, cpuSeconds() - start];
+  };
+  for (let round = plan.warmup ? -1 : 0; round < plan.rounds; round++) {
+    const seed = 1000 + round;
+    const a = async () => timed(() => plainCheck(scheme, plan.runs, seed));
+    const b = async () => timed(() => steerspecCheck(scheme, plan.runs, seed));
+    const [[plainCount, plainCpu], [ourCount, ourCpu]] = round % 2 === 0 ? [await a(), await b()] : (([y, x]) => [x, y])([await b(), await a()]);
+    if (plainCount !== ourCount) throw new Error(`${scheme.name}: the plain test checked ${plainCount} commands and steerspec ${ourCount}: not the same runs`);
+    if (round < 0) continue;
+    plain.push(plainCount / plainCpu);
+    ours.push(ourCount / ourCpu);
   }
-  return { title: 'oracle: commands checked per second, and step cost against open connections', rates, ratios };
+  return {
+    figures: [
+      { name: 'plain fast-check model test: commands per CPU-second', unit: '/s', value: spread(plain) },
+      { name: 'steerspec check, every property: commands per CPU-second', unit: '/s', value: spread(ours) },
+    ],
+    ratio: { key: 'oracleVsFastCheck', name: 'steerspec / plain fast-check test, commands per CPU-second', value: paired(ours, plain), target: { atLeast: 0.7 } },
+  };
+}
+
+/**
+ * One oracle run (`runSequence`, every property, no snapshot) over a load's setup and then its stream,
+ * paced from outside: it stops before the first stream command, and `block(k)` lets exactly k steps run
+ * and returns the seconds per step they took.
+ */
+class PacedRun {
+  private index = 0;
+  private left = Infinity;
+  private stoppedAt = 0;
+  private resume: (() => void) | undefined;
+  private parked: (() => void) | undefined;
+  private readonly first: Promise<void>;
+  readonly done: Promise<RunResult>;
+  /** Settles when the run ends: 'ended', or the run's failure. */
+  private readonly ended: Promise<'ended'>;
+
+  constructor(
+    readonly label: string,
+    scheme: AnyScheme,
+    load: Load,
+    steps: number,
+  ) {
+    const s = script(scheme, load, steps);
+    const impl = syncImpl(scheme, s.config);
+    const from = s.setup.length;
+    const park = (out: unknown) =>
+      new Promise<unknown>((resolve) => {
+        this.resume = () => resolve(out);
+        this.parked?.();
+      });
+    const paced: Implementation = {
+      apply: (cmd) => {
+        const at = this.index++;
+        if (at > from && --this.left === 0) this.stoppedAt = performance.now();
+        const out = impl.apply(cmd);
+        return at === from || (at > from && this.left === 0) ? park(out) : out;
+      },
+    };
+    this.first = new Promise((resolve) => (this.parked = resolve));
+    this.done = runSequence({
+      scheme,
+      config: s.config,
+      commands: [...s.setup, ...s.stream],
+      implementation: checked(scheme, paced, { hash: true, snapshot: false }),
+      properties: allProperties(scheme),
+    }).then((result) => {
+      const failure = result.fault ?? result.failures[0];
+      if (failure) throw new Error(`${scheme.name} (${label}): the load broke ${failure.property} at step ${failure.index}: ${failure.message}`);
+      return result;
+    });
+    // A run that ends or fails before it parks must not leave the bench waiting.
+    this.ended = this.done.then(() => 'ended' as const);
+    this.ended.catch(() => undefined);
+  }
+
+  async ready(): Promise<void> {
+    if ((await Promise.race([this.first.then(() => 'parked' as const), this.ended])) === 'ended') throw new Error(`${this.label}: the run ended before its stream`);
+  }
+
+  async block(k: number): Promise<number> {
+    this.left = k;
+    const arrived = new Promise<void>((resolve) => (this.parked = resolve));
+    const start = performance.now();
+    this.resume!();
+    if ((await Promise.race([arrived.then(() => 'parked' as const), this.ended])) === 'ended') throw new Error(`${this.label}: the run ended inside a block`);
+    return (this.stoppedAt - start) / 1000 / k;
+  }
+
+  async finish(): Promise<void> {
+    this.left = Infinity;
+    this.resume!();
+    await this.done;
+  }
+}
+
+/**
+ * Seconds per oracle step in a small and a large load, their blocks taking turns; the ratio large/small
+ * is paired per round (the median block of each in that round).
+ */
+export async function stepTimes(
+  scheme: AnyScheme,
+  loads: { small: Load; large: Load; smallName: string; largeName: string; key: string; name: string; atMost?: number },
+  plan: StepPlan,
+): Promise<{ figures: Figure[]; ratio: Ratio }> {
+  const steps = plan.rounds * plan.blocks * plan.steps + 2;
+  const small = new PacedRun(loads.smallName, scheme, loads.small, steps);
+  await small.ready();
+  const large = new PacedRun(loads.largeName, scheme, loads.large, steps);
+  await large.ready();
+  const all = { small: [] as number[], large: [] as number[] };
+  const perRound = { small: [] as number[], large: [] as number[] };
+  for (let round = 0; round < plan.rounds; round++) {
+    const mine = { small: [] as number[], large: [] as number[] };
+    for (let b = 0; b < plan.blocks; b++) {
+      const order: ('small' | 'large')[] = (round + b) % 2 === 0 ? ['small', 'large'] : ['large', 'small'];
+      for (const which of order) mine[which].push(await (which === 'small' ? small : large).block(plan.steps));
+    }
+    for (const which of ['small', 'large'] as const) {
+      all[which].push(...mine[which]);
+      perRound[which].push(spread(mine[which]).median);
+    }
+  }
+  await small.finish();
+  await large.finish();
+  return {
+    figures: [
+      { name: `oracle step, ${loads.smallName}`, unit: 's', value: spread(all.small) },
+      { name: `oracle step, ${loads.largeName}`, unit: 's', value: spread(all.large) },
+    ],
+    ratio: {
+      key: loads.key,
+      name: loads.name,
+      value: paired(perRound.large, perRound.small),
+      ...(loads.atMost !== undefined ? { target: { atMost: loads.atMost } } : {}),
+    },
+  };
+}
+
+/** What a listener-group scheme needs for the open-connections load. */
+export interface OpenLoad {
+  config: unknown;
+  /** The listener(s); every connect of the load goes to `acceptFrom`. */
+  listeners: unknown[];
+  acceptFrom: number;
+  connect(conn: number, i: number): unknown;
+  close(conn: number): unknown;
+}
+
+/**
+ * `open` connections made and accepted (so each stays open and counts, but waits in no queue), then a
+ * stream of connect + close of one more connection: the state stays at `open` open connections.
+ */
+export function openConnections(l: OpenLoad, open: number): Load {
+  const setup: unknown[] = [...l.listeners];
+  for (let i = 0; i < open; i++) setup.push(l.connect(i, i), { op: 'accept', listener: l.acceptFrom });
+  return { config: l.config, setup, next: (i) => (i % 2 === 0 ? l.connect(open, i >> 1) : l.close(open)) };
+}
+
+/** The step-time ratio at the larger number of open connections to the smaller. */
+export function openRatio(scheme: AnyScheme, l: OpenLoad, [small, large]: [number, number], plan: StepPlan) {
+  return stepTimes(
+    scheme,
+    {
+      small: openConnections(l, small),
+      large: openConnections(l, large),
+      smallName: `${small.toLocaleString('en')} open connections`,
+      largeName: `${large.toLocaleString('en')} open connections`,
+      key: 'step100kVs1k',
+      name: `oracle step time at ${large.toLocaleString('en')} / at ${small.toLocaleString('en')} open connections`,
+      atMost: 2,
+    },
+    plan,
+  );
 }

@@ -93,6 +93,19 @@ describe('exit codes', () => {
   });
 });
 
+describe('reports', () => {
+  it("replay's --report holds each file's status, failing step and message", async () => {
+    const report = join(dir, 'replay-report.json');
+    const { code } = await run(['replay', good, 'cli/fixtures/wrong-expect.json', malformed, '--report', report]);
+    expect(code).toBe(1);
+    const { exitCode, files } = JSON.parse(readFileSync(report, 'utf8'));
+    expect(exitCode).toBe(1);
+    expect(files.map((f: { status: string }) => f.status)).toEqual(['conforms', 'failed', 'malformed']);
+    expect(files[1]).toMatchObject({ property: 'expect', step: 2, message: expect.stringContaining('is not allowed') });
+    expect(files[2].message).toMatch(/malformed\.json: invalid JSON/);
+  });
+});
+
 describe('the printed commands reproduce what they claim', () => {
   it('the rerun line beside a failure makes the same failure', async () => {
     const traces = scratchDir();
@@ -139,7 +152,10 @@ describe('the oracle failing', () => {
 });
 
 describe('interrupts', () => {
-  it('SIGINT during a hanging adapter: partial table, a valid trace, exit 130, no adapter process left', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s during a hanging adapter: partial table, a valid trace, exit %i, no adapter process left', async (signal, exitCode) => {
     const traces = scratchDir();
     mkdirSync(traces, { recursive: true });
     const marker = `interrupt-test-${process.pid}`;
@@ -148,10 +164,10 @@ describe('interrupts', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     await new Promise((r) => setTimeout(r, 3000));
-    child.kill('SIGINT');
+    child.kill(signal);
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    expect(code, out).toBe(130);
-    expect(out).toMatch(/INTERRUPTED \(SIGINT\)/);
+    expect(code, out).toBe(exitCode);
+    expect(out).toContain(`INTERRUPTED (${signal})`);
     const saved = readdirSync(traces).filter((f) => f.endsWith('.json'));
     expect(saved.length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(traces, saved[0]), 'utf8')).format).toBe('steerspec-trace/1');

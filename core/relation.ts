@@ -60,19 +60,47 @@ export function initialState<C, S>(model: Model<C, S, any, any>, config: C, pick
 }
 
 /**
+ * How many paths a hint's alternatives may add to one walk. A readBack reveals the option taken, so an
+ * alternative it rules out cannot give the outcome; they are tried anyway, in case a readBack is wrong,
+ * but not without bound: a rejected outcome with a dozen re-steered connections would cost n^12 paths.
+ * Beyond the budget the hint is trusted, and `judge accepts exactly what allowedOutcomes lists` (a test
+ * of every scheme, by full enumeration) is what shows each readBack is right.
+ */
+export const DEFERRED_BUDGET = 64;
+
+/** The options a hint passed over at one choice: tried lazily, one at a time. */
+interface Deferred {
+  taken: number[];
+  next: number;
+  count: number;
+  skip: number;
+}
+
+/**
  * Runs `attempt` once for every path through the choices it makes, depth first: each call to `choose`
  * past the current prefix takes option 0 and queues the others, or takes the option `hint` names and
- * defers the others, which are tried only if no path is `found`. `more(matched)` tells an attempt
- * whether another path will follow it. `attempt` returns 'stop' to end the walk early.
+ * defers the others, which are tried (up to DEFERRED_BUDGET) only if no path is `found`. `more(matched)`
+ * tells an attempt whether another path will follow it. `attempt` returns 'stop' to end the walk early.
  */
 type Chooser = <T>(what: string, options: readonly T[], hint?: () => T | undefined) => T;
 function forEachPath(attempt: (choose: Chooser, more: (matched: boolean) => boolean) => 'stop' | 'found' | 'missed'): void {
   const pending: number[][] = [[]];
-  const deferred: number[][] = [];
+  const deferred: Deferred[] = [];
+  let budget = DEFERRED_BUDGET;
   let anyFound = false;
-  const more = (matched: boolean) => pending.length > 0 || (!anyFound && !matched && deferred.length > 0);
-  while (pending.length > 0 || (!anyFound && deferred.length > 0)) {
-    const prefix = pending.length > 0 ? pending.pop()! : deferred.pop()!;
+  const canDefer = () => !anyFound && budget > 0 && deferred.length > 0;
+  const more = (matched: boolean) => pending.length > 0 || (!matched && canDefer());
+  const nextDeferred = (): number[] => {
+    const frame = deferred[deferred.length - 1];
+    const k = frame.next === frame.skip ? frame.next + 1 : frame.next;
+    frame.next = k + 1;
+    if (frame.next === frame.skip) frame.next++;
+    if (frame.next >= frame.count) deferred.pop();
+    budget--;
+    return [...frame.taken, k];
+  };
+  while (pending.length > 0 || canDefer()) {
+    const prefix = pending.length > 0 ? pending.pop()! : nextDeferred();
     const taken: number[] = [];
     const choose: Chooser = (what, options, hint) => {
       if (options.length === 0) throw new ModelBug(`model bug: no option for ${what}`);
@@ -81,11 +109,11 @@ function forEachPath(attempt: (choose: Chooser, more: (matched: boolean) => bool
       if (depth < prefix.length) index = prefix[depth];
       else {
         index = hintedIndex(options, hint?.());
-        for (let k = options.length - 1; k >= 0; k--) {
-          if (index >= 0 && k !== index) deferred.push([...taken, k]);
-          else if (index < 0 && k >= 1) pending.push([...taken, k]);
+        if (index >= 0 && options.length > 1) deferred.push({ taken: [...taken], next: index === 0 ? 1 : 0, count: options.length, skip: index });
+        if (index < 0) {
+          for (let k = options.length - 1; k >= 1; k--) pending.push([...taken, k]);
+          index = 0;
         }
-        if (index < 0) index = 0;
       }
       taken.push(index);
       return options[index];

@@ -9,7 +9,7 @@ export interface QueuedListener {
 }
 
 export interface QueuedConnection {
-  /** null once its listener has deregistered after accepting it: open, but counted nowhere. */
+  /** null once accepted (linux-reuseport, dragonfly) or once its listener has gone (reuserps): counted nowhere. */
   listener: number | null;
   accepted: boolean;
 }
@@ -23,8 +23,10 @@ export interface QueueState {
 export function acceptFrom(s: QueueState, listener: number) {
   const member = s.members.find((m) => m.id === listener);
   if (!member) return { ok: false as const, error: 'unknown-listener' as const };
-  const head = member.queue.shift();
+  const head = member.queue[0];
   if (head === undefined) return { ok: true as const, conn: null };
+  // A new array rather than shift(): one write to the state (the oracle journals writes), however long the queue.
+  member.queue = member.queue.slice(1);
   s.connections[head].accepted = true;
   return { ok: true as const, conn: head };
 }
@@ -34,8 +36,8 @@ export function closeConnection(s: QueueState, conn: number) {
   const open = s.connections[conn];
   if (!open) return { ok: false as const, error: 'unknown-conn' as const };
   if (!open.accepted) {
-    const queue = s.members.find((m) => m.id === open.listener)!.queue;
-    queue.splice(queue.indexOf(conn), 1);
+    const member = s.members.find((m) => m.id === open.listener)!;
+    member.queue = member.queue.filter((queued) => queued !== conn);
   }
   delete s.connections[conn];
   return { ok: true as const };
