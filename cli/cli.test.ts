@@ -1,24 +1,14 @@
 // The command line as a user meets it: exit codes, messages that name the file, step and field,
 // and counterexamples saved where they were asked to go.
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
 import { parseTrace } from '../core/trace.ts';
 import { scratchDir } from '../properties/harness.ts';
 import { schemes } from '../schemes.ts';
 
-const root = join(import.meta.dirname, '..');
-const run = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root, timeout: 90_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const failure = e as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, out: failure.stdout + failure.stderr };
-  }
-};
+const run = (...args: string[]) => runCli(args);
 
 const trace = (steps: unknown[], extra: Record<string, unknown> = {}) =>
   JSON.stringify({ format: 'steerspec-trace/1', scheme: 'reuserps', config: { cpus: 4 }, steps, ...extra });

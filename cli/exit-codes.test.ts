@@ -1,24 +1,14 @@
 // The exit-code contract, case by case (README, "Exit codes"): each row is an input, the code it must
 // give and a line the output must hold. A row that fails means a behaviour the README forbids came back.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { execSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cli, root, runCli } from './run-cli.ts';
 import { scratchDir } from '../properties/harness.ts';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'bin/steerspec.js');
-const run = async (args: string[], env: Record<string, string> = {}) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { cwd: root, timeout: 100_000, env: { ...process.env, ...env } });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const failure = e as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, out: failure.stdout + failure.stderr };
-  }
-};
+const run = runCli;
 
 const dir = scratchDir();
 const aFile = join(dir, 'a-file');

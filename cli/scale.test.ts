@@ -1,23 +1,13 @@
 // Campaigns across cores and machines give the verdict and traces of one worker: --workers N makes the
 // same runs (blocks addressed by fast-check's path), and --shard I/N + merge the same verdict.
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
 import { sliceOf } from '../core/campaign.ts';
 import { scratchDir } from '../properties/harness.ts';
 
-const root = join(import.meta.dirname, '..');
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [join(root, 'bin/steerspec.js'), ...args], { cwd: root, timeout: 100_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const failure = e as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, out: failure.stdout + failure.stderr };
-  }
-};
+const run = (args: string[]) => runCli(args);
 const buggy = ['--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--runs', '300', '--seed', '7'];
 const verdict = (out: string, dir: string) => out.split(dir).join('DIR').replace(/\n.*seed 7, subject .*\n/, '\n');
 
