@@ -13,7 +13,7 @@ import { allowedOutcomes, initialStates, judge, observe, type Model } from './re
 import { runSequence } from './runner.ts';
 import { everyStep, type Property, type Scheme } from './scheme.ts';
 import { checked, type Subject } from './subject.ts';
-import { canonical } from './vocabulary.ts';
+import { canonical, sameValue } from './vocabulary.ts';
 
 type Cmd = { op: 'tick' } | { op: 'pick'; options: number[] };
 type Out = { value: number } | { got: number };
@@ -229,5 +229,22 @@ describe('one campaign checks every property on each run', () => {
     expect(result.failures.map((f) => f.property)).toEqual(['conformance']);
     expect(result.evaluated).toEqual({ conformance: 1, 'never-below--2': 0 });
     expect(made).toBeGreaterThan(0);
+  });
+});
+
+describe('sameValue', () => {
+  it('agrees with comparing canonical JSON', () => {
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ depthSize: 'small' }, fc.integer({ min: -2, max: 2 }), fc.boolean(), fc.constant(null), fc.constant(undefined), tie('list'), tie('record')),
+      list: fc.array(tie('any'), { maxLength: 3 }),
+      record: fc.dictionary(fc.constantFrom('a', 'b', 'reset'), tie('any'), { maxKeys: 3 }),
+    })).any;
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        expect(sameValue(a, b)).toBe(canonical(a) === canonical(b));
+        expect(sameValue(a, structuredClone(a))).toBe(true);
+      }),
+      { seed: 8, numRuns: 3000 },
+    );
   });
 });

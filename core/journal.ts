@@ -68,6 +68,12 @@ export class Journal {
     this.firstOld.clear();
   }
 
+  /** Forgets the recorded writes, keeping them: the state as it now is becomes the new "before". */
+  settle(): void {
+    this.order.length = 0;
+    this.firstOld.clear();
+  }
+
   /** A read-only view of `root` as it was before the recorded writes; valid until the next write. */
   before<T extends object>(root: T): T {
     return this.viewOf(raw(root)) as T;

@@ -42,6 +42,15 @@ export interface Move<S> {
 
 class ModelBug extends Error {}
 
+// One journal per live state, kept across steps, so the proxies of its objects are made once.
+const journals = new WeakMap<object, Journal>();
+function journalOf(root: object): Journal {
+  let journal = journals.get(root);
+  if (!journal) journals.set(root, (journal = new Journal()));
+  journal.settle();
+  return journal;
+}
+
 /** Every start state: one per combination of readings. */
 export function initialStates<C, S>(model: Model<C, S, any, any>, config: C): Branch<S>[] {
   const branches: Branch<S>[] = [];
@@ -152,8 +161,8 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
     const root = raw(branch.state) as S & object;
     let original: S | undefined;
     const found: S[] = [];
+    const journal = journalOf(root);
     forEachPath((choose, more) => {
-      const journal = new Journal();
       let produced: Out;
       try {
         produced = model.step(journal.draft(root), cmd, (what, options, readBack) => choose(what, options, readBack && (() => readBack(outcome))));
@@ -199,8 +208,8 @@ export function allowedOutcomes<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, se
   const found = new Map<string, Out>();
   for (const state of states) {
     const root = raw(state) as S & object;
+    const journal = journalOf(root);
     forEachPath((choose) => {
-      const journal = new Journal();
       try {
         const outcome = detach(model.step(journal.draft(root), cmd, (what, options) => choose(what, options)));
         found.set(canonical(outcome), outcome);

@@ -68,11 +68,12 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   };
 
   // A history property keeps its memory per reading (branch origin); a state property needs none.
-  const monitors = new Map<string, Check>();
+  const monitors = new Map<number, Map<Property, Check>>();
   const monitorOf = (p: Property, origin: number): Check => {
-    const key = `${p.name}\u0000${origin}`;
-    let check = monitors.get(key);
-    if (!check) monitors.set(key, (check = p.monitor(config)));
+    let ofOrigin = monitors.get(origin);
+    if (!ofOrigin) monitors.set(origin, (ofOrigin = new Map()));
+    let check = ofOrigin.get(p);
+    if (!check) ofOrigin.set(p, (check = p.monitor(config)));
     return check;
   };
   const evaluate = (index: number, cmd: unknown, outcome: unknown, moves: Move<unknown>[]) => {

@@ -80,6 +80,30 @@ function normalize(value: unknown, key?: string): unknown {
   return value;
 }
 
-export function sameValue(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
+/**
+ * canonical(a) === canonical(b), decided structurally: no strings are built, and the walk stops at the
+ * first difference (a snapshot is compared with the model's state at every step).
+ */
+export function sameValue(a: unknown, b: unknown, key?: string): boolean {
+  if (a === b) return true;
+  // Values here come from JSON, so a primitive equals only itself.
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (a.length !== other.length) return false;
+    if (key === 'reset') return canonical(a) === canonical(other);
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i] === undefined ? null : a[i], other[i] === undefined ? null : other[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    count++;
+    if (!sameValue(x[k], y[k], k)) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) count--;
+  return count === 0;
 }
