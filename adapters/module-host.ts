@@ -68,3 +68,5 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
     }
   }
 }
+// The oracle closed stdin: leave, whatever timers the module left behind.
+process.exit(0);

@@ -99,6 +99,11 @@ class Connection {
   /** Sends one object and waits for one reply line. */
   async request(message: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.alive) throw this.crashed(message);
+    if (this.lines.length > 0) {
+      const extra = this.lines[0];
+      this.kill();
+      throw new AdapterFault('protocol-error', `the program wrote a line nobody asked for, before ${show(message)}: ${show(extra)}`);
+    }
     this.child.stdin.write(`${JSON.stringify(message)}\n`);
     const line = await new Promise<string | Error>((resolve) => {
       const timer = setTimeout(() => {
@@ -124,6 +129,7 @@ class Connection {
   }
 
   kill(): void {
+    this.exit ??= 'was killed by the oracle';
     try {
       process.kill(-this.child.pid!, 'SIGKILL');
     } catch {

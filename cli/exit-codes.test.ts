@@ -72,6 +72,31 @@ const rows: Row[] = [
     /v6\.json: steps\[0\]\.cmd.*IPv4/,
   ],
   ['judge of a history with nothing observed is malformed', ['judge', good], 2, /has no observed outcome/],
+  ['replay against a program that dies at start is a fault', ['replay', good, '--exec', 'exit 1'], 3, /FAULT .*: crashed at init\n {2}the process exited with code 1/],
+  [
+    'an expect after the subject left the expectations\' history fails, never passes',
+    [
+      'replay',
+      traceFile(
+        'lost.json',
+        JSON.stringify({
+          format: 'steerspec-trace/1',
+          scheme: 'reuserps',
+          config: { cpus: 2 },
+          steps: [
+            { cmd: { op: 'register', listener: 1, uid: 0, reuserps: false }, expect: { ok: true } },
+            { cmd: { op: 'register', listener: 2, uid: 0, reuserps: false }, expect: { ok: true } },
+            { cmd: { op: 'connect', conn: 1, cpu: 0 }, expect: { ok: true, listener: 2, local: false } },
+            { cmd: { op: 'accept', listener: 1 } },
+            { cmd: { op: 'accept', listener: 2 } },
+            { cmd: { op: 'accept', listener: 9 }, expect: { ok: true, conn: 5 } },
+          ],
+        }),
+      ),
+    ],
+    1,
+    /expect .* cannot be judged: at step 3 the subject's outcome left the history/,
+  ],
 ];
 
 describe('exit codes', () => {

@@ -224,7 +224,7 @@ async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<F
   for (const file of files) results.push(await judgeOne(file));
   const rows = [['file', 'steps', 'status', 'detail']];
   for (const r of results) {
-    const detail = r.property !== undefined ? `${r.property} at step ${r.step}` : r.status === 'conforms' ? (r.skipped ? `skipped: ${r.skipped.join(', ')}` : '') : (r.message ?? '');
+    const detail = r.property !== undefined ? `${r.property} at ${r.step === -1 ? 'init' : `step ${r.step}`}` : r.status === 'conforms' ? (r.skipped ? `skipped: ${r.skipped.join(', ')}` : '') : (r.message ?? '');
     rows.push([r.file, r.steps === undefined ? '-' : String(r.steps), r.status.toUpperCase(), detail]);
   }
   console.log(table(rows));
@@ -311,5 +311,7 @@ try {
     process.exitCode = EXIT.oracle;
   }
 }
-// Leave even if an adapter's process left a handle open; stdout is synchronous on pipes and files.
+// Leave even if an adapter's process left a handle open (and kill any such process, worker threads' included);
+// stdout is synchronous on pipes and files.
+killEveryProcess();
 process.exit(process.exitCode ?? 0);

@@ -12,6 +12,7 @@ interface Report {
   runs: number;
   subject: string;
   shard: { index: number; of: number } | null;
+  interrupted?: string | null;
   rerun: string;
   schemes: CampaignResult[];
 }
@@ -33,6 +34,7 @@ export function mergeReports(files: string[]): Omit<Report, 'shard'> {
     for (const field of ['seed', 'runs', 'subject'] as const) {
       if (report[field] !== first[field]) throw new InputError(`${file}: ${field}`, `${JSON.stringify(report[field])} differs from ${JSON.stringify(first[field])} in ${reports[0].file}`);
     }
+    if (report.interrupted) throw new InputError(`${file}: interrupted`, `this shard was stopped by ${report.interrupted}: its slice was not made whole, so no verdict can be merged`);
     if (report.shard!.of !== first.shard!.of) throw new InputError(`${file}: shard.of`, `${report.shard!.of} differs from ${first.shard!.of}`);
   }
   const indexes = reports.map((r) => r.report.shard!.index).sort((a, b) => a - b);
@@ -45,20 +47,25 @@ export function mergeReports(files: string[]): Omit<Report, 'shard'> {
 }
 
 const stops = (r: PropertyResult) => r.status === 'failed' || r.status === 'fault' || r.status === 'error';
+/** Where the campaign itself would have stopped: a target property failed, a fault, an oracle error. */
+const ends = (c: CampaignResult) => c.results.some((r) => r.status === 'fault' || r.status === 'error' || (r.status === 'failed' && (c.targets ?? [r.property]).includes(r.property)));
 
 /** One scheme's campaign from its shards' campaigns, in shard order. */
 export function mergeCampaigns(shards: CampaignResult[]): CampaignResult {
   const counted: CampaignResult[] = [];
   for (const shard of shards) {
     counted.push(shard);
-    if (shard.results.some(stops)) break;
+    if (ends(shard)) break;
   }
   const last = counted.at(-1)!;
   const results = last.results.map((r) => {
     const mine = counted.map((c) => c.results.find((x) => x.property === r.property)!);
     const runs = mine.reduce((n, x) => n + x.runs, 0);
     const steps = mine.reduce((n, x) => n + x.steps, 0);
-    if (stops(r) || r.reason?.startsWith('needs capability')) return { ...r, runs, steps };
+    // A property's first failure, in shard order, is the one the unsharded campaign met first.
+    const firstStop = mine.find(stops);
+    if (firstStop) return { ...firstStop, runs, steps };
+    if (r.reason?.startsWith('needs capability')) return { ...r, runs, steps };
     const declined = mine.find((x) => x.status === 'skipped' && x.reason?.startsWith('the subject declined'));
     if (declined && mine.every((x) => x.status === 'skipped')) return { ...r, runs, steps };
     return steps > 0 ? { ...r, status: 'passed' as const, runs, steps, reason: undefined } : { ...r, status: 'skipped' as const, runs, steps, reason: 'evaluated on no step in any shard' };
@@ -70,5 +77,6 @@ export function mergeCampaigns(shards: CampaignResult[]): CampaignResult {
     steps: counted.reduce((n, c) => n + c.steps, 0),
     results,
     unsaved: counted.flatMap((c) => c.unsaved),
+    ...(last.targets ? { targets: last.targets } : {}),
   };
 }

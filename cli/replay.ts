@@ -2,7 +2,7 @@
 // with every property the subject can be held to; each `expect` must be an outcome the model allows.
 // `judge` runs nothing: the outcomes recorded in a trace's `observed` fields, or in a JSON-lines log,
 // are judged against the model as if a subject had just given them.
-import { runSequence, type Failure, type RunResult } from '../core/runner.ts';
+import { AdapterFault, runSequence, type Failure, type RunResult } from '../core/runner.ts';
 import { allProperties, withoutHash } from '../core/scheme.ts';
 import { recordedSubject, Unsupported, type Subject } from '../core/subject.ts';
 import { readHistory, readTrace, type LoadedTrace } from '../core/trace.ts';
@@ -77,6 +77,7 @@ export async function verdictOf(file: string, run: () => Promise<Replayed>): Pro
   } catch (e) {
     if (e instanceof InputError) return { file, status: 'malformed', message: e.message };
     if (e instanceof Unsupported) return { file, status: 'skipped', message: `${e.kind}: ${e.message}` };
+    if (e instanceof AdapterFault) return { file, status: 'fault', property: e.kind, step: -1, message: e.message };
     return { file, status: 'error', message: `the oracle failed: ${(e as Error).stack ?? e}` };
   }
   const first = replayed.failures[0] ?? replayed.fault;
@@ -97,7 +98,9 @@ export async function verdictOf(file: string, run: () => Promise<Replayed>): Pro
 
 export function describeFile(r: FileResult): string {
   if (r.status === 'malformed' || r.status === 'error' || r.status === 'skipped') return `${r.status.toUpperCase()} ${r.message?.startsWith(r.file) ? '' : `${r.file}: `}${r.message}`;
-  const lines = [`${r.status === 'fault' ? 'FAULT' : 'FAILED'} ${r.file}: ${r.property} at step ${r.step}`, `  command: ${show(r.command)}`];
+  const where = r.step === -1 ? 'init' : `step ${r.step}`;
+  const lines = [`${r.status === 'fault' ? 'FAULT' : 'FAILED'} ${r.file}: ${r.property} at ${where}`];
+  if (r.step !== -1) lines.push(`  command: ${show(r.command)}`);
   if (r.outcome !== undefined) lines.push(`  outcome: ${show(r.outcome)}`);
   lines.push(`  ${r.message}`);
   for (const f of r.failures?.slice(1) ?? []) lines.push(`  also ${f.property} at step ${f.index}: ${f.message}`);

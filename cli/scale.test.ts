@@ -1,6 +1,6 @@
 // Campaigns across cores and machines give the verdict and traces of one worker: --workers N makes the
 // same runs (blocks addressed by fast-check's path), and --shard I/N + merge the same verdict.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
@@ -53,6 +53,11 @@ describe('--shard and merge', () => {
     const merged = await run(['merge', join(dir, 's1.json'), join(dir, 's2.json')]);
     expect(merged.code, merged.out).toBe(0);
     expect(merged.out).toMatch(/60 runs/);
+    const stopped = JSON.parse(readFileSync(join(dir, 's2.json'), 'utf8'));
+    writeFileSync(join(dir, 's2-stopped.json'), JSON.stringify({ ...stopped, interrupted: 'SIGTERM' }));
+    const interrupted = await run(['merge', join(dir, 's1.json'), join(dir, 's2-stopped.json')]);
+    expect(interrupted.code).toBe(2);
+    expect(interrupted.out).toMatch(/stopped by SIGTERM/);
     const missing = await run(['merge', join(dir, 's1.json')]);
     expect(missing.code).toBe(2);
     expect(missing.out).toMatch(/needs each shard 1\.\.2 once/);

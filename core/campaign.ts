@@ -48,6 +48,8 @@ export interface CampaignResult {
   results: PropertyResult[];
   /** Traces the oracle could not save (an I/O error), to be printed whole: a counterexample is never lost. */
   unsaved: { trace: Trace; error: string }[];
+  /** The properties whose failure ends the campaign (merge stops where the campaign would). */
+  targets?: string[];
 }
 
 export interface CampaignOptions {
@@ -280,7 +282,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   } catch (e) {
     if (e instanceof Unsupported) return resultsOf(() => ({ status: 'skipped', reason: `the subject declined: ${e.kind}: ${e.message}` }));
     if (!(e instanceof AdapterFault)) throw e;
-    const trace: Trace = { format: TRACE_FORMAT, scheme: scheme.name, config: scheme.config.parse({}), steps: [], found: { property: e.kind, seed, message: e.message } };
+    const config = (e as AdapterFault & { config?: unknown }).config ?? scheme.config.parse({});
+    const trace: Trace = { format: TRACE_FORMAT, scheme: scheme.name, config, steps: [], found: { property: e.kind, seed, message: e.message } };
     let saved: string | undefined;
     try {
       saved = saveTrace(options.traceDir, trace);
@@ -303,6 +306,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     ...(options.path ? { path: options.path } : {}),
   };
   const stopped = () => options.stopped?.() === true;
+  campaign.targets = plan.targets;
   const executor = options.executor?.(plan) ?? localExecutor(new Engine(scheme, subject, plan, stopped));
 
   // The blocks of this campaign (or of its shard), made up to `executor.size` at a time, in order of start.
@@ -333,7 +337,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     const kept = records.filter((r) => r.run <= last);
     // A block made in parallel may have run past the campaign's end and saved a trace of its own: the
     // files it made are removed, so the traces left are the same whatever the number of workers.
-    for (const r of records) if (r.run > last) for (const file of r.created) rmSync(file, { force: true });
+    const named = new Set(kept.flatMap((r) => [...r.failures.map((f) => f.trace), r.fault?.trace, r.internal?.trace]));
+    for (const r of records) if (r.run > last) for (const file of r.created) if (!named.has(file)) rmSync(file, { force: true });
     const counts = new Map(checked.map((p) => [p.name, { runs: 0, steps: 0 }]));
     let declined = 0;
     for (const r of kept) {
@@ -425,6 +430,7 @@ async function probeCapabilities({ scheme, subject, seed }: CampaignOptions) {
     try {
       return (await subject.start(scheme, config)).capabilities;
     } catch (e) {
+      if (e instanceof AdapterFault) throw Object.assign(e, { config });
       if (!(e instanceof Unsupported) || e.kind !== 'unsupported-config') throw e;
       declined = e;
     }

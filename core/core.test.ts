@@ -120,6 +120,7 @@ describe('the journal', () => {
     fc.record({ kind: fc.constant('splice' as const), at: fc.nat(4), count: fc.nat(2) }),
     fc.record({ kind: fc.constant('shift' as const) }),
     fc.record({ kind: fc.constant('nest' as const), value: fc.integer() }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(3) }),
   );
   it('shows the state as it was through `before`, and restores it with `undo`', () => {
     fc.assert(
@@ -134,6 +135,7 @@ describe('the journal', () => {
           if (m.kind === 'push') d.list.push(m.value);
           if (m.kind === 'splice') d.list.splice(m.at, m.count);
           if (m.kind === 'shift') d.list.shift();
+          if (m.kind === 'truncate') d.list.length = Math.min(m.at, d.list.length);
           if (m.kind === 'nest') {
             d.nested.inner.n = m.value;
             d.nested = { inner: d.nested.inner };

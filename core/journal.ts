@@ -98,6 +98,8 @@ export class Journal {
         return isObject(v) ? this.draftOf(v) : v;
       },
       set: (t, key, value) => {
+        // Shortening an array through `length` drops its elements without a trap: keep them first.
+        if (Array.isArray(t) && key === 'length') for (let i = Number(value); i < t.length; i++) this.record(t, String(i));
         this.record(t, key);
         (t as Obj)[key] = unwrap(value);
         return true;

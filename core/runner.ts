@@ -95,12 +95,17 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   // A trace's expectations are judged along their own history, which may take other allowed
   // outcomes than the implementation does; steps without `expect` follow the implementation.
   let expectSet: Branch<unknown>[] | undefined = input.expects?.some((e) => e !== undefined) ? initialStates(model, config) : undefined;
+  let lostAt = -1;
   try {
     let snapshot = implementation.snapshot ? await implementation.snapshot() : undefined;
     for (let index = 0; index < commands.length; index++) {
       const cmd = commands[index];
       const expected = input.expects?.[index];
       result.steps.push({ cmd });
+      if (expected !== undefined && expectSet === undefined) {
+        fail('expect', index, `expect ${show(expected)} cannot be judged: at step ${lostAt} the subject's outcome left the history the trace's expectations follow`);
+        return result;
+      }
       if (expected !== undefined && expectSet !== undefined) {
         const verdict = judge(model, expectSet, cmd, expected);
         if (!verdict.allowed) {
@@ -122,6 +127,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       if (expected === undefined && expectSet !== undefined) {
         const along = observe(model, expectSet, cmd, outcome);
         expectSet = along.length > 0 ? along.map((m) => m.after) : undefined;
+        if (expectSet === undefined) lostAt = index;
       }
 
       const moves = observe(model, set, cmd, outcome);
