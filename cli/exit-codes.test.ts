@@ -190,3 +190,23 @@ describe('interrupts', () => {
     expect(left).toEqual([]);
   });
 });
+
+describe('interrupting replay', () => {
+  it('SIGINT during a replay against a hanging adapter: exit 130, no adapter process left', async () => {
+    const marker = `replay-interrupt-${process.pid}`;
+    const child = spawn('node', [cli, 'replay', good, '--exec', `python3 adapters/fixtures/misbehaving.py hang 0 ${marker}`, '--timeout', '60000'], { cwd: root });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    // Wait for the adapter itself (the CLI's own arguments hold the marker too).
+    const adapterUp = () => execSync('ps -eo args').toString().split('\n').some((l) => l.includes('misbehaving.py') && !l.includes('steerspec.js') && l.includes(marker));
+    while (!adapterUp()) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, out).toBe(130);
+    expect(out).toContain('INTERRUPTED (SIGINT)');
+    const left = execSync('ps -eo args').toString().split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+    expect(left).toEqual([]);
+  });
+});

@@ -219,9 +219,12 @@ subjectOptions(
 });
 
 /** replay and judge: each file on its own; a malformed one is reported and the others still run. */
-async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<FileResult>, report?: string): Promise<number> {
+async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<FileResult>, report?: string, stopped = () => false): Promise<number> {
   const results: FileResult[] = [];
-  for (const file of files) results.push(await judgeOne(file));
+  for (const file of files) {
+    if (stopped()) break;
+    results.push(await judgeOne(file));
+  }
   const rows = [['file', 'steps', 'status', 'detail']];
   for (const r of results) {
     const detail = r.property !== undefined ? `${r.property} at ${r.step === -1 ? 'init' : `step ${r.step}`}` : r.status === 'conforms' ? (r.skipped ? `skipped: ${r.skipped.join(', ')}` : '') : (r.message ?? '');
@@ -246,8 +249,12 @@ subjectOptions(
 ).action(async (files: string[], options) => {
   const subject = subjectFrom(options);
   if (options.report !== undefined) checkedFile('--report', options.report, 'write');
+  // An interrupt kills the subject; the files judged so far are reported, the rest are not started.
+  const interrupted = interrupts(subject);
   try {
-    process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => replayFile(file, subject)), options.report);
+    const code = await judgeFiles(files, (file) => verdictOf(file, () => replayFile(file, subject)), options.report, () => interrupted.signal !== undefined);
+    process.exitCode = interrupted.signal ? EXIT[interrupted.signal] : code;
+    if (interrupted.signal) console.log(`INTERRUPTED (${interrupted.signal}): ${files.length} files given, the rest not replayed`);
   } finally {
     await subject.close();
   }
