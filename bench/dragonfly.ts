@@ -10,7 +10,7 @@ import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { cpuOfSlot, type State } from '../model/dragonfly.ts';
 import { schemes } from '../schemes.ts';
 import { assemble, mix, plansFor, type BenchOptions, type SchemeReport } from './measure.ts';
-import { openRatio, oracleVsFastCheck, stepTimes } from './oracle.ts';
+import { longReplay, openRatio, oracleVsFastCheck, stepTimes, type OpenLoad } from './oracle.ts';
 import { field, implVsModel, routeVsLimit, script, warmModel, type Load } from './steering.ts';
 
 const scheme = schemes.get('dragonfly')!;
@@ -32,6 +32,15 @@ const group = (n: number): Load => ({
   setup: Array.from({ length: n }, (_, l) => ({ op: 'register', listener: l, uid: 0 })),
   next: (i) => (i % 2 === 0 ? { op: 'connect', conn: 1_000_000, hash: mix(i) } : { op: 'close', conn: 1_000_000 }),
 });
+
+/** The open-connections load: step time at 1k vs 100k, and the long replay. */
+const open: OpenLoad = {
+  config: { cpus: 2 },
+  listeners: [{ op: 'register', listener: 1, uid: 0 }],
+  acceptFrom: 1,
+  connect: (conn, i) => ({ op: 'connect', conn, hash: mix(i) }),
+  close: (conn) => ({ op: 'close', conn }),
+};
 
 export default async function bench(options: BenchOptions): Promise<SchemeReport> {
   const plans = plansFor(options);
@@ -83,18 +92,8 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
       implVsModel(scheme, { what: 'connect + close', load: warm }, plans.micro, 256),
       routing,
       await oracleVsFastCheck(scheme, plans.oracle),
-      await openRatio(
-        scheme,
-        {
-          config: { cpus: 2 },
-          listeners: [{ op: 'register', listener: 1, uid: 0 }],
-          acceptFrom: 1,
-          connect: (conn, i) => ({ op: 'connect', conn, hash: mix(i) }),
-          close: (conn) => ({ op: 'close', conn }),
-        },
-        plans.open,
-        plans.steps,
-      ),
+      await openRatio(scheme, open, plans.open, plans.steps),
+      await longReplay(scheme, open, plans.replay),
       await stepTimes(
         scheme,
         {

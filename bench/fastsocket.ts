@@ -11,7 +11,7 @@ import { FastsocketImpl } from '../impl/fastsocket.ts';
 import type { State } from '../model/fastsocket.ts';
 import { schemes } from '../schemes.ts';
 import { assemble, mix, plansFor, type BenchOptions, type SchemeReport } from './measure.ts';
-import { openRatio, oracleVsFastCheck, stepTimes } from './oracle.ts';
+import { longReplay, openRatio, oracleVsFastCheck, stepTimes, type OpenLoad } from './oracle.ts';
 import { field, implVsModel, routeVsLimit, script, warmModel, type Load } from './steering.ts';
 
 const scheme = schemes.get('fastsocket')!;
@@ -42,6 +42,15 @@ const fullTables = (n: number): Load => ({
   ],
   next: (i) => (i % 2 === 0 ? { op: 'connect', conn: 1_000_000, cpu: (i >> 1) % n, hash: mix(i) } : { op: 'closeConn', conn: 1_000_000 }),
 });
+
+/** The open-connections load: step time at 1k vs 100k, and the long replay. */
+const open: OpenLoad = {
+  config: { cpus: 2, listenSpawn: 0 },
+  listeners: [{ op: 'listen', listener: 1, uid: 0 }],
+  acceptFrom: 1,
+  connect: (conn, i) => ({ op: 'connect', conn, cpu: i % 2, hash: mix(i) }),
+  close: (conn) => ({ op: 'closeConn', conn }),
+};
 
 export default async function bench(options: BenchOptions): Promise<SchemeReport> {
   const plans = plansFor(options);
@@ -92,18 +101,8 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
       implVsModel(scheme, { what: 'connect + closeConn', load: warm }, plans.micro, 256),
       routing,
       await oracleVsFastCheck(scheme, plans.oracle),
-      await openRatio(
-        scheme,
-        {
-          config: { cpus: 2, listenSpawn: 0 },
-          listeners: [{ op: 'listen', listener: 1, uid: 0 }],
-          acceptFrom: 1,
-          connect: (conn, i) => ({ op: 'connect', conn, cpu: i % 2, hash: mix(i) }),
-          close: (conn) => ({ op: 'closeConn', conn }),
-        },
-        plans.open,
-        plans.steps,
-      ),
+      await openRatio(scheme, open, plans.open, plans.steps),
+      await longReplay(scheme, open, plans.replay),
       await stepTimes(
         scheme,
         {

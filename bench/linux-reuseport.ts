@@ -20,7 +20,7 @@ import type { State } from '../model/linux-reuseport.ts';
 import { linuxReuseportScheme } from '../properties/linux-reuseport.ts';
 import { schemes } from '../schemes.ts';
 import { assemble, mix, plansFor, spread, type BenchOptions, type Figure, type SchemeReport } from './measure.ts';
-import { openRatio, oracleVsFastCheck, stepTimes } from './oracle.ts';
+import { longReplay, openRatio, oracleVsFastCheck, stepTimes, type OpenLoad } from './oracle.ts';
 import { field, implVsModel, routeVsLimit, script, warmModel, type Load } from './steering.ts';
 
 const scheme = schemes.get('linux-reuseport')!;
@@ -96,6 +96,15 @@ async function kernelFigures(smoke: boolean): Promise<Figure[]> {
   return [...one('kernel via the process adapter: connect + close', viaAdapter), ...one('kernel helper alone, commands piped: connect + close', alone)];
 }
 
+/** The open-connections load: step time at 1k vs 100k, and the long replay. */
+const open: OpenLoad = {
+  config: { cpus: 2 },
+  listeners: [{ op: 'register', listener: 1, uid: 0 }],
+  acceptFrom: 1,
+  connect: (conn, i) => ({ op: 'connect', conn, cpu: i % 2, hash: mix(i) }),
+  close: (conn) => ({ op: 'close', conn }),
+};
+
 export default async function bench(options: BenchOptions): Promise<SchemeReport> {
   const plans = plansFor(options);
   const routing = routeVsLimit(
@@ -147,18 +156,8 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
       { figures: probe.figures, ratio: probeRatio },
       routing,
       await oracleVsFastCheck(scheme, plans.oracle),
-      await openRatio(
-        scheme,
-        {
-          config: { cpus: 2 },
-          listeners: [{ op: 'register', listener: 1, uid: 0 }],
-          acceptFrom: 1,
-          connect: (conn, i) => ({ op: 'connect', conn, cpu: i % 2, hash: mix(i) }),
-          close: (conn) => ({ op: 'close', conn }),
-        },
-        plans.open,
-        plans.steps,
-      ),
+      await openRatio(scheme, open, plans.open, plans.steps),
+      await longReplay(scheme, open, plans.replay),
       await stepTimes(
         scheme,
         {

@@ -24,6 +24,8 @@ export interface Figure {
   name: string;
   unit: '/s' | 's';
   value: Spread;
+  /** What an issue asks of this figure itself (a time budget), if anything. */
+  target?: { atLeast?: number; atMost?: number };
 }
 
 /** A ratio of two figures, paired per round; `target` says what the issues ask for, if anything. */
@@ -136,13 +138,13 @@ export function onlyChoice<T>(what: string, options: readonly T[]): T {
 export const mix = (i: number): number => Math.imul(i + 1, 2654435761) >>> 0;
 
 /** True iff the ratio meets its target (undefined when it has none). */
-export function meets(r: Ratio): boolean | undefined {
+export function meets(r: Pick<Ratio, 'value' | 'target'>): boolean | undefined {
   if (!r.target) return undefined;
   const v = r.value.median;
   return (r.target.atLeast === undefined || v >= r.target.atLeast) && (r.target.atMost === undefined || v <= r.target.atMost);
 }
 
-export const targetText = (r: Ratio): string =>
+export const targetText = (r: Pick<Ratio, 'target'>): string =>
   !r.target ? '' : r.target.atLeast !== undefined ? `>= ${r.target.atLeast}` : `<= ${r.target.atMost}`;
 
 /** Oracle throughput: rounds (each with its own seed, after an untimed warm-up round) of `runs` generated runs. */
@@ -167,6 +169,14 @@ export interface Plans {
   open: [number, number];
   /** Table sizes compared (8x8 and 128x128). */
   table: [number, number];
+  /** The long replay: open connections held, steps in all, and the seconds it may take. */
+  replay: ReplayPlan;
+}
+
+export interface ReplayPlan {
+  open: number;
+  steps: number;
+  budget: number;
 }
 
 export function plansFor(options: BenchOptions): Plans {
@@ -177,6 +187,7 @@ export function plansFor(options: BenchOptions): Plans {
         steps: { rounds: 2, blocks: 2, steps: 4 },
         open: [20, 200],
         table: [4, 8],
+        replay: { open: 100, steps: 600, budget: 60 },
       }
     : {
         micro: { rounds: 10, iterations: 40, warmup: 8, scale: 1 },
@@ -184,6 +195,7 @@ export function plansFor(options: BenchOptions): Plans {
         steps: { rounds: 10, blocks: 4, steps: 50 },
         open: [1_000, 100_000],
         table: [8, 128],
+        replay: { open: 20_000, steps: 100_000, budget: 60 },
       };
 }
 

@@ -14,7 +14,7 @@ import { parseAddress, NumaImpl } from '../impl/numa.ts';
 import { keyOf, NODOM, WILDCARD, type State } from '../model/numa.ts';
 import { schemes } from '../schemes.ts';
 import { assemble, mix, plansFor, type BenchOptions, type SchemeReport } from './measure.ts';
-import { openRatio, oracleVsFastCheck, stepTimes } from './oracle.ts';
+import { longReplay, openRatio, oracleVsFastCheck, stepTimes, type OpenLoad } from './oracle.ts';
 import { field, implVsModel, routeVsLimit, script, warmModel, type Load } from './steering.ts';
 
 const scheme = schemes.get('numa')!;
@@ -50,6 +50,15 @@ const groups = (n: number): Load => ({
   ]).flat(),
   next: (i) => (i % 2 === 0 ? { op: 'connect', conn: 1_000_000, address: '10.0.0.1', domain: (i >> 1) % 8, hash: mix(i) } : { op: 'close', conn: 1_000_000 }),
 });
+
+/** The open-connections load: step time at 1k vs 100k, and the long replay. */
+const open: OpenLoad = {
+  config: { domains: 2 },
+  listeners: [{ op: 'register', listener: 1, uid: 0, address: '10.0.0.1' }],
+  acceptFrom: 1,
+  connect: (conn, i) => ({ op: 'connect', conn, address: '10.0.0.1', domain: null, hash: mix(i) }),
+  close: (conn) => ({ op: 'close', conn }),
+};
 
 export default async function bench(options: BenchOptions): Promise<SchemeReport> {
   const plans = plansFor(options);
@@ -113,18 +122,8 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
       implVsModel(scheme, { what: 'connect + close', load: warm }, plans.micro, 256),
       routing,
       await oracleVsFastCheck(scheme, plans.oracle),
-      await openRatio(
-        scheme,
-        {
-          config: { domains: 2 },
-          listeners: [{ op: 'register', listener: 1, uid: 0, address: '10.0.0.1' }],
-          acceptFrom: 1,
-          connect: (conn, i) => ({ op: 'connect', conn, address: '10.0.0.1', domain: null, hash: mix(i) }),
-          close: (conn) => ({ op: 'close', conn }),
-        },
-        plans.open,
-        plans.steps,
-      ),
+      await openRatio(scheme, open, plans.open, plans.steps),
+      await longReplay(scheme, open, plans.replay),
       await stepTimes(
         scheme,
         {

@@ -7,7 +7,7 @@
 //    the tables (8x8 vs 128x128). The oracle here is `runSequence` itself (state-set observe and every
 //    property, no snapshot: a snapshot is O(state) by construction), paced from outside so that blocks of
 //    steps of two runs can be timed in turn.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -16,8 +16,10 @@ import { initialState } from '../core/relation.ts';
 import { runSequence, type RunResult } from '../core/runner.ts';
 import { allProperties, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { builtin, checked } from '../core/subject.ts';
+import { saveTrace, TRACE_FORMAT } from '../core/trace.ts';
+import { replayFile } from '../cli/replay.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
-import { cpuSeconds, paired, spread, type Figure, type OraclePlan, type Ratio, type StepPlan } from './measure.ts';
+import { cpuSeconds, paired, spread, type Figure, type OraclePlan, type Ratio, type ReplayPlan, type StepPlan } from './measure.ts';
 import { script, syncImpl, type Load } from './steering.ts';
 
 let traceDir: string | undefined;
@@ -240,4 +242,37 @@ export function openRatio(scheme: AnyScheme, l: OpenLoad, [small, large]: [numbe
     },
     plan,
   );
+}
+
+/**
+ * A long recorded run replayed as `npx steerspec replay` does (the built-in subject, every property):
+ * `open` connections made, three in four accepted and one in four left waiting in its queue, then
+ * connect a new one / close the oldest until `steps` steps, so the oldest is also the head of a queue.
+ * Returns the CPU-seconds the replay took, against the plan's budget.
+ */
+export async function longReplay(scheme: AnyScheme, l: OpenLoad, plan: ReplayPlan): Promise<{ figures: Figure[] }> {
+  const steps: { cmd: unknown }[] = l.listeners.map((cmd) => ({ cmd }));
+  for (let conn = 0; conn < plan.open; conn++) {
+    steps.push({ cmd: l.connect(conn, conn) });
+    if (conn % 4 !== 3) steps.push({ cmd: { op: 'accept', listener: l.acceptFrom } });
+  }
+  for (let oldest = 0, next = plan.open; steps.length < plan.steps; oldest++, next++) steps.push({ cmd: l.close(oldest) }, { cmd: l.connect(next, next) });
+  const file = saveTrace(scratch(), { format: TRACE_FORMAT, scheme: scheme.name, config: l.config, steps: steps.slice(0, plan.steps) });
+  const start = cpuSeconds();
+  const replayed = await replayFile(file, builtin);
+  const seconds = cpuSeconds() - start;
+  rmSync(file);
+  const failure = replayed.fault ?? replayed.failures[0];
+  if (failure) throw new Error(`${scheme.name}: the long replay broke ${failure.property} at step ${failure.index}: ${failure.message}`);
+  if (replayed.steps.length !== plan.steps) throw new Error(`${scheme.name}: the long replay ran ${replayed.steps.length} of ${plan.steps} steps`);
+  return {
+    figures: [
+      {
+        name: `replay of ${plan.steps.toLocaleString('en')} steps holding ${plan.open.toLocaleString('en')} open connections (CPU seconds)`,
+        unit: 's',
+        value: spread([seconds]),
+        target: { atMost: plan.budget },
+      },
+    ],
+  };
 }

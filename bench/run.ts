@@ -24,7 +24,10 @@ const showRatio = (r: Ratio): string => {
 export function print(report: SchemeReport): void {
   console.log(`\n## ${report.title}`);
   for (const note of report.notes) console.log(`  ${note}`);
-  for (const f of report.figures) console.log(`  ${f.name.padEnd(78)} ${show(f.value, f.unit)}`);
+  for (const f of report.figures) {
+    const verdict = meets(f);
+    console.log(`  ${f.name.padEnd(78)} ${show(f.value, f.unit)}${verdict === undefined ? '' : `  target ${targetText(f)}: ${verdict ? 'met' : 'MISSED'}`}`);
+  }
   for (const r of report.ratios) console.log(`  ${(r.key ? `${r.key}: ` : '').padEnd(19)}${r.name.padEnd(92)} ${showRatio(r)}`);
   for (const [key, why] of Object.entries(report.absent)) console.log(`  ${`${key}: `.padEnd(19)}${'null'.padStart(101)}  (${why})`);
 }
@@ -42,7 +45,7 @@ export function jsonOf(report: SchemeReport) {
     ...headline,
     why: report.absent,
     ratios: report.ratios.map((r) => ({ key: r.key ?? null, name: r.name, ...r.value, target: r.target ?? null, met: meets(r) ?? null })),
-    figures: report.figures.map((f) => ({ name: f.name, unit: f.unit, ...f.value })),
+    figures: report.figures.map((f) => ({ name: f.name, unit: f.unit, ...f.value, ...(f.target ? { target: f.target, met: meets(f) } : {}) })),
   };
 }
 
@@ -65,11 +68,11 @@ export async function main(args: string[], how: string): Promise<void> {
   const names = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
   const started = new Date();
   const reports = await runBenches(names, { smoke });
-  const ratios = reports.flatMap((r) => r.ratios);
+  const ratios = [...reports.flatMap((r) => r.ratios), ...reports.flatMap((r) => r.figures)];
   const missed = ratios.filter((r) => meets(r) === false);
   console.log(
     `\nnode ${process.version}, ${started.toISOString()}, ${how}${smoke ? ', SMOKE (tiny samples: not figures to quote)' : ''}; ` +
-      `${ratios.filter((r) => meets(r) !== undefined).length - missed.length} targets met, ${missed.length} missed${missed.length ? `: ${missed.map((r) => r.key ?? r.name).join(', ')}` : ''}`,
+      `${ratios.filter((r) => meets(r) !== undefined).length - missed.length} targets met, ${missed.length} missed${missed.length ? `: ${missed.map((r) => ('key' in r && r.key) || r.name).join(', ')}` : ''}`,
   );
   mkdirSync(dirname(jsonFile), { recursive: true });
   const json = { date: started.toISOString(), node: process.version, command: 'npm run bench', how, smoke, schemes: reports.map(jsonOf) };

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { runCampaign } from './campaign.ts';
 import { Journal, raw } from './journal.ts';
 import { allowedOutcomes, initialStates, judge, observe, type Model } from './relation.ts';
-import { runSequence } from './runner.ts';
-import { everyStep, type Property, type Scheme } from './scheme.ts';
+import { LONG_RUN, runSequence } from './runner.ts';
+import { everyStep, snapshotMatchesModel, type Property, type Scheme } from './scheme.ts';
 import { checked, type Subject } from './subject.ts';
 import { canonical, sameValue } from './vocabulary.ts';
 
@@ -121,11 +121,14 @@ describe('the journal', () => {
     fc.record({ kind: fc.constant('shift' as const) }),
     fc.record({ kind: fc.constant('nest' as const), value: fc.integer() }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(3) }),
+    // Read-only array methods run on the plain array when it holds no object: results stay journaled.
+    fc.record({ kind: fc.constant('filter' as const), value: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant('find' as const), key: fc.nat(1), value: fc.integer() }),
   );
   it('shows the state as it was through `before`, and restores it with `undo`', () => {
     fc.assert(
       fc.property(fc.array(mutation, { maxLength: 12 }), (mutations) => {
-        const state = { record: { a: 1, b: 2 } as Record<string, number>, list: [1, 2, 3], nested: { inner: { n: 0 } } };
+        const state = { record: { a: 1, b: 2 } as Record<string, number>, list: [1, 2, 3], nested: { inner: { n: 0 } }, objs: [{ id: 0, n: 0 }, { id: 1, n: 0 }] };
         const original = structuredClone(state);
         const journal = new Journal();
         const d = journal.draft(state);
@@ -136,6 +139,8 @@ describe('the journal', () => {
           if (m.kind === 'splice') d.list.splice(m.at, m.count);
           if (m.kind === 'shift') d.list.shift();
           if (m.kind === 'truncate') d.list.length = Math.min(m.at, d.list.length);
+          if (m.kind === 'filter') d.list = d.list.filter((x) => x !== m.value && d.list.indexOf(x) >= 0);
+          if (m.kind === 'find') d.objs.find((o) => o.id === m.key)!.n = m.value;
           if (m.kind === 'nest') {
             d.nested.inner.n = m.value;
             d.nested = { inner: d.nested.inner };
@@ -231,6 +236,43 @@ describe('one campaign checks every property on each run', () => {
     expect(result.failures.map((f) => f.property)).toEqual(['conformance']);
     expect(result.evaluated).toEqual({ conformance: 1, 'never-below--2': 0 });
     expect(made).toBeGreaterThan(0);
+  });
+
+  // A subject counting up whose snapshot shows a wrong value from `from` on.
+  const drifting = (from: number) => {
+    let value = 0;
+    return {
+      apply: () => ({ value: ++value }),
+      snapshot: () => ({ direction: 'up', value: value >= from ? value + 1_000 : value, picks: [] }),
+    };
+  };
+  const ticks = (n: number) => Array.from({ length: n }, () => tick);
+  const tick = { op: 'tick' } as const;
+
+  it('compares the snapshot at every step of a run of at most LONG_RUN steps', async () => {
+    const result = await runSequence({ scheme, config: { start: 0 }, commands: ticks(LONG_RUN), implementation: drifting(300), properties: [snapshotMatchesModel, below(-2)] });
+    expect(result.failures).toMatchObject([{ property: 'snapshot-matches-model', index: 299 }]);
+    expect(result.evaluated['snapshot-matches-model']).toBe(LONG_RUN);
+  });
+
+  it('in a longer run, evaluates properties on the model and compares snapshots spaced by their size, and at the last step', async () => {
+    const n = LONG_RUN + 500;
+    const caught = await runSequence({ scheme, config: { start: 0 }, commands: ticks(n), implementation: drifting(1_200), properties: [snapshotMatchesModel, below(-2)] });
+    expect(caught.failures.map((f) => [f.property, f.index >= 1_199])).toEqual([['snapshot-matches-model', true]]);
+    // A tiny state is compared at every step; the count is what was really compared.
+    expect(caught.evaluated['snapshot-matches-model']).toBe(n);
+    expect(caught.evaluated['never-below--2']).toBe(n);
+    // Only the end differs: the comparison at the last step finds it.
+    const atEnd = await runSequence({ scheme, config: { start: 0 }, commands: ticks(n), implementation: drifting(n), properties: [snapshotMatchesModel] });
+    expect(atEnd.failures).toMatchObject([{ property: 'snapshot-matches-model', index: n - 1 }]);
+    // A state that grows to over a thousand values is compared less often, and still at the last step.
+    const picks: number[] = [];
+    const growing = { apply: () => (picks.push(1), { got: 1 }), snapshot: () => ({ direction: 'up', value: 0, picks: [...picks] }) };
+    const pick = { op: 'pick', options: [1] } as const;
+    const grown = await runSequence({ scheme, config: { start: 0 }, commands: Array.from({ length: n }, () => pick), implementation: growing, properties: [snapshotMatchesModel] });
+    expect(grown.failures).toEqual([]);
+    expect(grown.evaluated['snapshot-matches-model']).toBeLessThan(n / 2);
+    expect(grown.evaluated['snapshot-matches-model']).toBeGreaterThan(n / 10);
   });
 });
 

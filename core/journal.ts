@@ -22,7 +22,18 @@ function unwrap(value: unknown): unknown {
   if (!isObject(value)) return value;
   const plain = rawOf.get(value);
   if (plain) return plain;
-  for (const key of Object.keys(value)) {
+  if (Array.isArray(value)) {
+    // By index: Object.keys would make a string of every index of a long queue.
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (isObject(v)) {
+        const u = unwrap(v);
+        if (u !== v) value[i] = u;
+      }
+    }
+    return value;
+  }
+  for (const key in value) {
     const v = value[key];
     if (isObject(v)) {
       const u = unwrap(v);
@@ -38,6 +49,30 @@ function ordered(keys: Iterable<string | symbol>): (string | symbol)[] {
   const integers = all.filter((k) => typeof k === 'string' && /^(0|[1-9]\d*)$/.test(k)) as string[];
   const others = all.filter((k) => !integers.includes(k as string));
   return [...integers.sort((a, b) => Number(a) - Number(b)), ...others];
+}
+
+/**
+ * The array methods that only read their array, each called on the plain array when that array holds
+ * no object: reading a queue of 5,000 connection ids through the proxy costs a trap per element, and
+ * without objects in it nothing the method hands out can be written through. (A callback that writes
+ * to the array it is given as its third argument would escape the journal; no model does that.)
+ */
+const READERS = new Map<PropertyKey, (this: unknown[], ...args: unknown[]) => unknown>(
+  (['at', 'concat', 'every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'forEach', 'includes', 'indexOf', 'join', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'slice', 'some', 'values', 'entries', 'keys', Symbol.iterator] as PropertyKey[]).map((name) => {
+    const method = (Array.prototype as unknown as Record<PropertyKey, (...args: unknown[]) => unknown>)[name];
+    return [
+      name,
+      function (this: unknown[], ...args: unknown[]) {
+        const plain = raw(this);
+        return method.apply(plain !== this && holdsNoObject(plain) ? plain : this, args);
+      },
+    ];
+  }),
+);
+
+function holdsNoObject(array: unknown[]): boolean {
+  for (let i = 0; i < array.length; i++) if (isObject(array[i])) return false;
+  return true;
 }
 
 export class Journal {
@@ -95,6 +130,7 @@ export class Journal {
     proxy = new Proxy(target, {
       get: (t, key) => {
         const v = Reflect.get(t, key);
+        if (typeof v === 'function' && Array.isArray(t)) return READERS.get(key) ?? v;
         return isObject(v) ? this.draftOf(v) : v;
       },
       set: (t, key, value) => {

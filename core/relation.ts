@@ -189,6 +189,7 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
 
 /** Moves that reach the same state from one origin are one member of the set. */
 function dedupe<S>(moves: Move<S>[]): Move<S>[] {
+  if (moves.length < 2) return moves;
   const perOrigin = new Map<number, number>();
   for (const m of moves) perOrigin.set(m.after.origin, (perOrigin.get(m.after.origin) ?? 0) + 1);
   if ([...perOrigin.values()].every((n) => n === 1)) return moves;

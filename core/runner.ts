@@ -1,11 +1,12 @@
 // Runs one command sequence on an implementation beside the model and checks every selected property
 // on every step. The model side is a state set (core/relation.ts): conformance holds while the set is
 // not empty, whatever was selected. Properties are checked on the implementation's snapshot when it has
-// one, else on the model's states: a state property on every member of the set, a history property
-// (one with memory) once per reading. Each property counts the steps it was really evaluated on.
+// one (except in a long run: see LONG_RUN), else on the model's states: a state property on every member
+// of the set, a history property (one with memory) once per reading. Each property counts the steps it
+// was really evaluated on.
 import { allowedOutcomes, initialStates, judge, observe, type Branch, type Move } from './relation.ts';
 import { conformance, isStateProperty, snapshotMatchesModel, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
-import { InputError, sameValue, show } from './vocabulary.ts';
+import { InputError, sameValue, show, sizeOf } from './vocabulary.ts';
 
 /** The implementation broke the protocol, hung, or died: the verdict is unknown. */
 export class AdapterFault extends Error {
@@ -53,11 +54,25 @@ export interface RunInput {
 
 type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
 
+/**
+ * A run longer than this (a long recorded trace; generated runs are far shorter) is checked so that a
+ * step costs what it touches: its properties are evaluated on the model's states, as for a subject
+ * without a snapshot, and the snapshot, whose cost grows with the state, is compared with the model
+ * only every ⌈values / SNAPSHOT_SPACING⌉ steps (and at the last), so the comparisons together cost
+ * about SNAPSHOT_SPACING values a step.
+ */
+export const LONG_RUN = 1_000;
+export const SNAPSHOT_SPACING = 256;
+
 export async function runSequence(input: RunInput): Promise<RunResult> {
   const { scheme, config, commands, implementation } = input;
   const model = scheme.model;
   const watched = input.properties.filter((p) => p !== conformance && p !== snapshotMatchesModel);
   const matchSnapshot = input.properties.includes(snapshotMatchesModel) && implementation.snapshot !== undefined;
+  const long = commands.length > LONG_RUN;
+  // Properties see the implementation's own state when it shows one, except in a long run.
+  const onSnapshots = implementation.snapshot !== undefined && !long;
+  let nextComparison = 0;
   const result: RunResult = { steps: [], failures: [], evaluated: Object.fromEntries(input.properties.map((p) => [p.name, 0])), readings: [] };
   result.evaluated[conformance.name] = 0;
   const failed = new Set<string>();
@@ -68,20 +83,23 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   };
 
   // A history property keeps its memory per reading (branch origin); a state property needs none.
-  const monitors = new Map<number, Map<Property, Check>>();
-  const monitorOf = (p: Property, origin: number): Check => {
-    let ofOrigin = monitors.get(origin);
-    if (!ofOrigin) monitors.set(origin, (ofOrigin = new Map()));
-    let check = ofOrigin.get(p);
-    if (!check) ofOrigin.set(p, (check = p.monitor(config)));
-    return check;
+  const stateful = watched.map((p) => !isStateProperty(p));
+  const monitors = new Map<number, Check[]>();
+  const monitorsOf = (origin: number): Check[] => {
+    let checks = monitors.get(origin);
+    if (!checks) monitors.set(origin, (checks = watched.map((p) => p.monitor(config))));
+    return checks;
   };
   const evaluate = (index: number, cmd: unknown, outcome: unknown, moves: Move<unknown>[]) => {
-    for (const p of watched) {
+    const transitions = moves.map((m) => ({ config, index, before: m.before, cmd, outcome, after: m.after.state }));
+    // A history property sees one move per origin: the first.
+    const firstOfOrigin = moves.map((m, i) => moves.findIndex((n) => n.after.origin === m.after.origin) === i);
+    for (let k = 0; k < watched.length; k++) {
+      const p = watched[k];
       if (failed.has(p.name)) continue;
-      const targets = isStateProperty(p) ? moves : moves.filter((m, i) => moves.findIndex((n) => n.after.origin === m.after.origin) === i);
-      for (const m of targets) {
-        const message = monitorOf(p, m.after.origin)({ config, index, before: m.before, cmd, outcome, after: m.after.state });
+      for (let i = 0; i < moves.length; i++) {
+        if (stateful[k] && !firstOfOrigin[i]) continue;
+        const message = monitorsOf(moves[i].after.origin)[k](transitions[i]);
         if (message !== null) {
           fail(p.name, index, message);
           break;
@@ -97,7 +115,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   let expectSet: Branch<unknown>[] | undefined = input.expects?.some((e) => e !== undefined) ? initialStates(model, config) : undefined;
   let lostAt = -1;
   try {
-    let snapshot = implementation.snapshot ? await implementation.snapshot() : undefined;
+    let snapshot = onSnapshots ? await implementation.snapshot!() : undefined;
     for (let index = 0; index < commands.length; index++) {
       const cmd = commands[index];
       const expected = input.expects?.[index];
@@ -123,31 +141,42 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
         if (e instanceof AdapterFault) allowedOutcomes(model, set, cmd, 1);
         throw e;
       }
+      let moves = observe(model, set, cmd, outcome);
+      if (moves.length === 0 && implementation.validate) {
+        // Only a reply the model does not allow as it came can be outside the vocabulary (or need its defaults).
+        const parsed = implementation.validate(cmd, outcome);
+        if (!sameValue(parsed, outcome)) moves = observe(model, set, cmd, (outcome = parsed));
+      }
       result.steps[index].outcome = outcome;
+      result.evaluated[conformance.name]++;
       if (expected === undefined && expectSet !== undefined) {
         const along = observe(model, expectSet, cmd, outcome);
         expectSet = along.length > 0 ? along.map((m) => m.after) : undefined;
         if (expectSet === undefined) lostAt = index;
       }
 
-      const moves = observe(model, set, cmd, outcome);
-      result.evaluated[conformance.name]++;
       if (moves.length === 0) {
         const verdict = judge(model, set, cmd, outcome);
         fail(conformance.name, index, `outcome ${show(outcome)} is not allowed: ${verdict.allowed ? '' : verdict.why}${verdict.allowed ? '' : allowedNote(verdict.examples)}`);
       }
-      if (implementation.snapshot) {
-        const after = await implementation.snapshot();
-        evaluate(index, cmd, outcome, [{ before: snapshot, after: { state: after, readings: {}, origin: 0 } }]);
-        if (matchSnapshot && moves.length > 0) {
-          result.evaluated[snapshotMatchesModel.name]++;
-          if (!moves.some((m) => sameValue(after, m.after.state))) {
-            fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
-          }
+      const compare = (after: unknown) => {
+        result.evaluated[snapshotMatchesModel.name]++;
+        if (!moves.some((m) => sameValue(after, m.after.state))) {
+          fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
         }
+      };
+      if (onSnapshots) {
+        const after = await implementation.snapshot!();
+        evaluate(index, cmd, outcome, [{ before: snapshot, after: { state: after, readings: {}, origin: 0 } }]);
+        if (matchSnapshot && moves.length > 0) compare(after);
         snapshot = after;
       } else if (moves.length > 0) {
         evaluate(index, cmd, outcome, moves);
+        if (matchSnapshot && (index >= nextComparison || index === commands.length - 1)) {
+          const after = await implementation.snapshot!();
+          compare(after);
+          nextComparison = index + Math.max(1, Math.ceil(sizeOf(after) / SNAPSHOT_SPACING));
+        }
       }
       if (moves.length === 0) return result;
       set = moves.map((m) => m.after);

@@ -36,7 +36,7 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Wraps an implementation so a reply outside the vocabulary, or a throw, becomes an AdapterFault. */
+/** Wraps an implementation so a throw, or a reply outside the vocabulary (see `validate`), becomes an AdapterFault. */
 export function checked(scheme: AnyScheme, impl: Implementation, capabilities: Capabilities): Instance {
   return {
     capabilities,
@@ -48,6 +48,9 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
         if (e instanceof AdapterFault) throw e;
         throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
       }
+      return reply;
+    },
+    validate(cmd, reply) {
       const parsed = scheme.outcome(cmd).safeParse(reply);
       if (!parsed.success) {
         throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);

@@ -80,6 +80,15 @@ function normalize(value: unknown, key?: string): unknown {
   return value;
 }
 
+/** How many values (primitives, arrays and objects) a JSON-like value holds: what comparing it costs. */
+export function sizeOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 1;
+  let n = 1;
+  if (Array.isArray(value)) for (const v of value) n += sizeOf(v);
+  else for (const k in value) n += sizeOf((value as Record<string, unknown>)[k]);
+  return n;
+}
+
 /**
  * canonical(a) === canonical(b), decided structurally: no strings are built, and the walk stops at the
  * first difference (a snapshot is compared with the model's state at every step).
