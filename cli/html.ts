@@ -40,6 +40,7 @@ export interface HtmlReport {
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
+code{word-break:break-all}
 code,pre,.mono{font-family:ui-monospace,monospace;font-size:12px}
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}
 .status-passed,.status-conforms,.v-allowed{color:#176b2c}.status-failed,.status-fault,.status-error,.status-malformed,.v-not-allowed,.v-violated,.v-fault{color:#b00020;font-weight:bold}
