@@ -4,7 +4,7 @@
 // 3 the subject faulted or something required went unchecked, 4 the oracle failed, 130/143 interrupted.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { BLOCK, runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
 import { shellQuote, type Subject } from '../core/subject.ts';
@@ -23,6 +23,7 @@ import { EXIT, exitCodeOf, exitCodeOfFiles, formatCampaign, table } from './repo
 import { checkHtml, filesHtml } from './html-report.ts';
 import { checkJunit, filesJunit } from './junit.ts';
 import { progress } from './progress.ts';
+import { writeDocs } from './docs.ts';
 import { readHistory } from '../core/trace.ts';
 import type { Replayed } from './replay.ts';
 
@@ -330,6 +331,15 @@ program
       console.log('  properties:');
       for (const p of allProperties(scheme)) console.log(`    ${p.name}${p.needs ? ` (needs ${p.needs.join(', ')})` : ''}: ${p.rule}`);
     }
+  });
+
+// Issue 16: the generated reference pages.
+program
+  .command('docs')
+  .description('write docs/<scheme>.md, one reference page per scheme, from the code (npm test checks they are current)')
+  .option('--out <dir>', 'where the pages go', 'docs')
+  .action((options) => {
+    for (const file of writeDocs(checkedDirectory('--out', options.out))) console.log(`wrote ${relative(process.cwd(), file)}`);
   });
 
 try {
