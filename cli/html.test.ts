@@ -3,8 +3,10 @@
 // Screenshots go to reports/. Without a Chromium on the machine the browser tests are skipped, saying so.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allProperties } from '../core/scheme.ts';
 import { builtin } from '../core/subject.ts';
 import { scratchDir } from '../properties/harness.ts';
 import { schemes } from '../schemes.ts';
@@ -33,16 +35,19 @@ const template = (page: Page, h: number, s: number) =>
   page.$eval(`#st-${h}-${s}`, (t) => [...(t as HTMLTemplateElement).content.querySelectorAll('[data-k]')].map((c) => `${c.getAttribute('data-k')}=${c.textContent}`));
 
 describe('the HTML report of a failing check', () => {
-  const html = join(reports, 'check-reuserps-buggy.html');
+  const html = join(reports, 'x.html');
+  const junit = join(reports, 'x.xml');
   const json = join(scratchDir(), 'report.json');
   let code = -1;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
     mkdirSync(reports, { recursive: true });
-    // The issue's own command: the one-line bug of the Python fixture, found at run 141 of seed 42.
-    const cmd = ['check', '--exec', 'python3 adapters/fixtures/reuserps-buggy.py', '--scheme', 'reuserps', '--seed', '42', '--workers', '1', '--traces', scratchDir(), '--html', html, '--report', json];
-    code = (await runCli(cmd)).code;
+    // The README's command (the issue's own): the one-line bug of the Python fixture, found at run 141 of seed 42.
+    const line = readFileSync(join(root, 'README.md'), 'utf8').split('\n').find((l) => l.startsWith('npx steerspec check') && l.includes('--html'))!;
+    const words = [...line.split(/\s+#\s/)[0].replace(/^npx steerspec\s*/, '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    expect(words).toEqual(expect.arrayContaining(['--html', 'reports/x.html', '--junit', 'reports/x.xml', '--seed', '42']));
+    code = (await runCli([...words, '--workers', '1', '--traces', scratchDir(), '--report', json])).code;
     if (browserPath) browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
   }, 100_000);
   afterAll(async () => browser?.close());
@@ -52,6 +57,14 @@ describe('the HTML report of a failing check', () => {
     const text = readFileSync(html, 'utf8');
     expect(text).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
     expect(text).toContain('reuserps/conformance: FAILED');
+  });
+
+  it('writes JUnit XML that parses, with one testcase per property', () => {
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(readFileSync(junit, 'utf8'));
+    const [suite] = parsed.testsuites.testsuite;
+    expect(suite.name).toBe('reuserps');
+    expect(suite.testcase.map((c: { name: string }) => c.name)).toEqual(allProperties(schemes.get('reuserps')!).map((p) => p.name));
+    expect(suite.testcase.find((c: { name: string }) => c.name === 'conformance').failure['#text']).toMatch(/^trace: .*reuserps-conformance-.*\.json/);
   });
 
   it.skipIf(!browserPath)(`loads without console errors, highlights the failing step, shows the state of a clicked step ${browserPath ? '' : noBrowser}`, async () => {
