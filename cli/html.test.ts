@@ -73,7 +73,8 @@ describe('the HTML report of a failing check', () => {
     // The failing step is the one highlighted, and its state is what the page opens on.
     const failing = await page.$$eval('tr.step.failing', (rows) => rows.map((r) => Number(r.getAttribute('data-s'))));
     expect(failing).toEqual([failure.index]);
-    expect(await page.textContent('#label-0')).toBe(`state after step ${failure.index}`);
+    // A conformance failure: no model state gives the outcome, so the page shows the state before it, and says so.
+    expect(await page.textContent('#label-0')).toBe(`state before step ${failure.index} (no state of the model gives its outcome)`);
     expect(await page.$eval('tr.step.failing', (r) => getComputedStyle(r).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
     // Step 0 registers a listener: after a click its state is shown, with the new table cell marked.
     await page.click('tr.step[data-s="0"]');

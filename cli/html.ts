@@ -63,7 +63,7 @@ function show(h, s) {
   var now = document.getElementById('st-' + h + '-' + s);
   var before = document.getElementById('st-' + h + '-' + (s - 1));
   view.innerHTML = now ? now.innerHTML : '<p class="note">the model could not follow the history to this step</p>';
-  document.getElementById('label-' + h).textContent = s < 0 ? 'initial state' : 'state after step ' + s;
+  document.getElementById('label-' + h).textContent = s < 0 ? 'initial state' : now && now.hasAttribute('data-before') ? 'state before step ' + s + ' (no state of the model gives its outcome)' : 'state after step ' + s;
   var old = {};
   if (before) before.content.querySelectorAll('[data-k]').forEach(function (e) { old[e.getAttribute('data-k')] = e.textContent; });
   var seen = {};
@@ -108,7 +108,7 @@ function history(h: History, n: number): string {
       return `<tr class="${classes}" data-h="${n}" data-s="${r.step}"><td>${r.step}</td><td class="mono">${esc(r.command)}</td><td class="mono">${esc(r.observed)}</td><td>${allowed}</td><td class="${cls('v', r.verdict)}">${esc(r.verdict)}${r.note ? `<div class="note">${esc(r.note)}</div>` : ''}</td></tr>`;
     })
     .join('');
-  const states = [`<template id="st-${n}--1">${h.initial}</template>`, ...h.rows.filter((r) => r.picture !== undefined).map((r) => `<template id="st-${n}-${r.step}">${r.picture}</template>`)].join('');
+  const states = [`<template id="st-${n}--1">${h.initial}</template>`, ...h.rows.filter((r) => r.picture !== undefined).map((r) => `<template id="st-${n}-${r.step}"${r.verdict === 'not allowed' ? ' data-before' : ''}>${r.picture}</template>`)].join('');
   const failing = h.failing ? `<p><b class="status-failed">${esc(h.failing.property)}</b> at ${h.failing.index < 0 ? 'init' : `step ${h.failing.index}`}: ${esc(h.failing.message)}</p>` : '';
   return `<section class="failure" id="history-${n}"><h2>${esc(h.title)}</h2>${failing}
 <p>scheme <b>${esc(h.scheme)}</b>, config <code>${esc(h.config)}</code>${h.file ? `, trace <code>${esc(h.file)}</code>` : ''}</p>
