@@ -13,6 +13,13 @@ const MEASURED_RUNS = 400;
 
 const pictureOf = (scheme: string) => pictures.get(scheme)!;
 
+/** The heat map of the outcomes in some histories of one scheme. */
+function outcomesIn(scheme: string, histories: History[], whose: string): HtmlMeasure {
+  const heat = new Heat();
+  for (const h of histories) for (const l of h.landed) heat.add(l);
+  return { scheme, axes: pictureOf(scheme).axes, heat, corners: [], source: `the outcomes ${whose} in the ${scheme} histories above. Corner shares are measured by check, over generated runs.` };
+}
+
 export function checkHtml(input: { campaigns: CampaignResult[]; seed: number; runs: number; steps: number; exitCode: number; status: string; rerun: string }): string {
   const results = input.campaigns.flatMap((c) => c.results);
   const histories: History[] = [];
@@ -29,16 +36,18 @@ export function checkHtml(input: { campaigns: CampaignResult[]; seed: number; ru
       ),
     );
   }
-  const measures: HtmlMeasure[] = input.campaigns.map((c) => {
+  const measures: HtmlMeasure[] = input.campaigns.flatMap((c) => {
     const runs = Math.min(c.runs || input.runs, MEASURED_RUNS);
     const m = measure(schemes.get(c.scheme)!, input.seed, runs, pictureOf(c.scheme));
-    return {
+    const generated: HtmlMeasure = {
       scheme: c.scheme,
       axes: pictureOf(c.scheme).axes,
       heat: m.heat,
       corners: m.corners,
-      source: `${m.runs} runs generated from seed ${input.seed}, steered by the model (its first allowed choice): the generators' and the spec's distribution. The campaign keeps the subject's own outcomes only for failing runs, shown above.`,
+      source: `${m.runs} runs generated from seed ${input.seed}, steered by the model (its first allowed choice): the generators' and the spec's distribution. The campaign keeps the subject's own outcomes only for failing runs (next map, when there are any).`,
     };
+    const failing = histories.filter((h) => h.scheme === c.scheme);
+    return failing.length ? [generated, { ...outcomesIn(c.scheme, failing, 'the subject gave'), title: 'where the subject sent connections in the failing runs' }] : [generated];
   });
   const summary: HtmlSummary = {
     command: 'check',
@@ -72,11 +81,7 @@ export function filesHtml(input: { command: 'replay' | 'judge'; results: FileRes
     );
   }
   const names = [...new Set(histories.map((h) => h.scheme))];
-  const measures: HtmlMeasure[] = names.map((scheme) => {
-    const heat = new Heat();
-    for (const h of histories.filter((x) => x.scheme === scheme)) for (const l of h.landed) heat.add(l);
-    return { scheme, axes: pictureOf(scheme).axes, heat, corners: [], source: `the outcomes ${input.command === 'replay' ? 'the subject gave' : 'recorded'} in the ${scheme} files above. Corner shares are measured by check, over generated runs.` };
-  });
+  const measures = names.map((scheme) => outcomesIn(scheme, histories.filter((h) => h.scheme === scheme), input.command === 'replay' ? 'the subject gave' : 'recorded'));
   const summary: HtmlSummary = {
     command: input.command,
     schemes: names,

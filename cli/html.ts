@@ -3,7 +3,8 @@
 // of the model's state after the clicked step, with what that step changed marked; then, per scheme, a
 // heat map of where connections went and the corner shares as bars. Hand-written HTML, CSS and a few
 // lines of script: the page needs no library, so nothing is bundled. Concurrent histories (one lane per
-// branch on a time axis) have no format yet; `lanes` below is where they would be drawn.
+// branch on a time axis) have no format yet: when they do, they are drawn by a sibling of `history` below,
+// after the sequential histories in `renderHtml`.
 import { esc } from './pictures/draw.ts';
 import type { History } from './history.ts';
 import type { Heat } from './measure.ts';
@@ -29,6 +30,8 @@ export interface HtmlMeasure {
   corners: [string, number][];
   /** Where the counts come from, in one sentence. */
   source: string;
+  /** The section's heading (default: "where connections went"). */
+  title?: string;
 }
 
 export interface HtmlReport {
@@ -135,15 +138,12 @@ function heatMap(m: HtmlMeasure): string {
     ? `<table class="heat"><tr><th>${esc(m.axes[0])} \\ ${esc(m.axes[1])}</th>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}<th>total</th></tr>${body}</table>`
     : '<p class="note">no connection was placed</p>';
   const corners = m.corners.map(([name, share]) => `<tr><td>${esc(name)}</td><td><span class="bar" style="width:${(share * 200).toFixed(0)}px"></span> ${(100 * share).toFixed(1)}%</td></tr>`).join('');
-  return `<section class="measure" id="measure-${esc(m.scheme)}"><h2>${esc(m.scheme)}: where connections went</h2><p class="note">${esc(m.source)}</p>${table}
+  return `<section class="measure" id="measure-${esc(m.scheme)}${m.title ? '-subject' : ''}"><h2>${esc(m.scheme)}: ${esc(m.title ?? 'where connections went')}</h2><p class="note">${esc(m.source)}</p>${table}
 ${m.corners.length ? `<h3>corners reached (share of runs)</h3><table class="corners">${corners}</table>` : ''}</section>`;
 }
 
 /** Sorts labels such as "cpu 10" after "cpu 2". */
 const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
-
-/** Concurrent runs would be drawn here, one lane per branch on a time axis; no concurrent history format exists yet. */
-const lanes = (): string => '';
 
 export function renderHtml(report: HtmlReport): string {
   const title = `steerspec ${report.summary.command}: ${report.summary.status}`;
@@ -152,7 +152,6 @@ export function renderHtml(report: HtmlReport): string {
 <body><h1>${esc(title)}</h1>
 ${summary(report.summary)}
 ${report.histories.map(history).join('\n')}
-${lanes()}
 ${report.measures.map(heatMap).join('\n')}
 <script>${SCRIPT}</script>
 </body></html>
