@@ -66,7 +66,8 @@ export function walkHistory(input: HistoryInput, picture: Picture): History {
       const moves = observe(scheme.model, set, cmd, outcome);
       if (moves.length === 0) {
         row.verdict = 'not allowed';
-        row.note = 'no state of the model gives this outcome: the state shown is the one before the step, and later steps are not followed';
+        const also = failing && failing.index === step && failing.property !== 'conformance' ? `${failing.property} is violated here too. ` : '';
+        row.note = `${also}no state of the model gives this outcome: the state shown is the one before the step, and later steps are not followed`;
         row.picture = picture.draw(set[0].state);
         followed = false;
         return;
