@@ -3,9 +3,8 @@
 // a contract (README, "Exit codes"): 0 conforms, 1 a property failed, 2 bad usage or a malformed input,
 // 3 the subject faulted or something required went unchecked, 4 the oracle failed, 130/143 interrupted.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { BLOCK, runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
 import { shellQuote, type Subject } from '../core/subject.ts';
@@ -20,6 +19,13 @@ import { workerPool } from './pool.ts';
 import { subjectOf, type SubjectSpec } from './subjects.ts';
 import { describeFile, judgeFile, replayFile, verdictOf, type FileResult } from './replay.ts';
 import { EXIT, exitCodeOf, exitCodeOfFiles, formatCampaign, table } from './report.ts';
+// Issue 16: the HTML report, JUnit XML and progress without a terminal.
+import { checkHtml, filesHtml } from './html-report.ts';
+import { checkJunit, filesJunit } from './junit.ts';
+import { progress } from './progress.ts';
+import { writeDocs } from './docs.ts';
+import { readHistory } from '../core/trace.ts';
+import type { Replayed } from './replay.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DEFAULT_RUNS = 200;
@@ -74,6 +80,16 @@ const subjectOptions = (command: Command) =>
     .addOption(new Option('--timeout <ms>', 'deadline for each reply of an --exec program or --adapter module').default(DEFAULT_TIMEOUT).argParser(positiveInteger('--timeout')))
     .option('--log <file>', "append the stderr (its log) of an --exec program or --adapter module to this file");
 
+/** --html and --junit, the same on check, replay and judge (issue 16). */
+const reportOptions = (command: Command) =>
+  command
+    .option('--html <file.html>', 'also write a self-contained HTML report: histories drawn step by step, heat map, corners')
+    .option('--junit <file.xml>', 'also write JUnit XML: a testsuite per scheme, a testcase per property (check) or file');
+const checkReportPaths = (options: { html?: string; junit?: string }) => {
+  if (options.html !== undefined) checkedFile('--html', options.html, 'write');
+  if (options.junit !== undefined) checkedFile('--junit', options.junit, 'write');
+};
+
 const program = new Command('steerspec')
   .description('An executable specification of socket steering and a conformance oracle for its implementations.')
   .version(`${version} (traces ${TRACE_FORMAT}, protocol ${PROTOCOL})`, '-V, --version')
@@ -95,32 +111,7 @@ function interrupts(subject: Subject) {
   return state;
 }
 
-/** A progress bar on a terminal; elsewhere (CI logs) a line every few seconds. */
-function progress(scheme: string) {
-  if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: `  ${scheme} [{bar}] {value}/{total} runs`, clearOnComplete: true, hideCursor: true });
-    let started = false;
-    return {
-      update: (run: number, of: number) => {
-        if (!started) bar.start(of, 0);
-        started = true;
-        bar.update(Math.min(run, of));
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  let last = Date.now();
-  return {
-    update: (run: number, of: number) => {
-      if (Date.now() - last < 5000) return;
-      last = Date.now();
-      console.error(`${scheme} ${run}/${of} runs`);
-    },
-    stop: () => {},
-  };
-}
-
-subjectOptions(
+reportOptions(subjectOptions(
   program
     .command('check')
     .description('run the campaign of each scheme against an implementation (default: the built-in impl/)')
@@ -133,7 +124,8 @@ subjectOptions(
     .addOption(new Option('--workers <n>', 'worker threads making runs (same runs and verdicts for any number)').default(availableParallelism()).argParser(positiveInteger('--workers')))
     .option('--shard <i/n>', 'make only slice I of N of each campaign (merge the --report files with `steerspec merge`)', shardValue)
     .option('--report <file.json>', 'also write the results as JSON'),
-).action(async (options) => {
+)).action(async (options) => {
+  checkReportPaths(options);
   const spec = specFrom(options);
   const subject = subjectOf(spec);
   const traceDir = checkedDirectory('--traces', options.traces);
@@ -215,11 +207,24 @@ subjectOptions(
     };
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
   }
+  const status = `${interrupted.signal ? 'INTERRUPTED' : code === 0 ? 'CONFORMS' : 'DOES NOT CONFORM'}: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors`;
+  if (options.html !== undefined) writeFileSync(options.html, checkHtml({ campaigns, seed, runs: options.runs, steps, exitCode: code, status, rerun: rerun() }));
+  if (options.junit !== undefined) writeFileSync(options.junit, checkJunit(campaigns, rerun()));
   process.exitCode = code;
 });
 
 /** replay and judge: each file on its own; a malformed one is reported and the others still run. */
-async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<FileResult>, report?: string, stopped = () => false): Promise<number> {
+interface FileOutputs {
+  command: 'replay' | 'judge';
+  report?: string;
+  html?: string;
+  junit?: string;
+  /** The runs of a replay, for the HTML report's observed outcomes. */
+  replayed: Map<string, Replayed>;
+}
+
+async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<FileResult>, outputs: FileOutputs, stopped = () => false): Promise<number> {
+  const { report } = outputs;
   const results: FileResult[] = [];
   for (const file of files) {
     if (stopped()) break;
@@ -237,22 +242,43 @@ async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<F
   const code = exitCodeOfFiles(results.map((r) => r.status));
   console.log(`\n${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors — exit ${code}`);
   if (report !== undefined) writeFileSync(report, `${JSON.stringify({ exitCode: code, files: results }, null, 2)}\n`);
+  const status = `${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors`;
+  const rerun = `npx steerspec ${outputs.command} ${process.argv.slice(3).map(shellQuote).join(' ')}`;
+  if (outputs.html !== undefined) writeFileSync(outputs.html, filesHtml({ command: outputs.command, results, replayed: outputs.replayed, exitCode: code, status, rerun }));
+  if (outputs.junit !== undefined) writeFileSync(outputs.junit, filesJunit(outputs.command, results, (file) => outputs.replayed.get(file)?.trace.scheme.name ?? schemeOfFile(file)));
   return code;
 }
 
-subjectOptions(
+/** The scheme a readable history names (for JUnit suites); undefined for a malformed file. */
+function schemeOfFile(file: string): string | undefined {
+  try {
+    return readHistory(file, schemes).scheme.name;
+  } catch {
+    return undefined;
+  }
+}
+
+reportOptions(subjectOptions(
   program
     .command('replay')
     .description('replay trace files against an implementation (default: the built-in impl/)')
     .argument('<file...>', `trace files (${TRACE_FORMAT})`)
     .option('--report <file.json>', 'also write the verdict of every file as JSON'),
-).action(async (files: string[], options) => {
+)).action(async (files: string[], options) => {
+  checkReportPaths(options);
   const subject = subjectFrom(options);
   if (options.report !== undefined) checkedFile('--report', options.report, 'write');
   // An interrupt kills the subject; the files judged so far are reported, the rest are not started.
   const interrupted = interrupts(subject);
   try {
-    const code = await judgeFiles(files, (file) => verdictOf(file, () => replayFile(file, subject)), options.report, () => interrupted.signal !== undefined);
+    const replayed = new Map<string, Replayed>();
+    const replayOne = async (file: string) => {
+      const run = await replayFile(file, subject);
+      replayed.set(file, run);
+      return run;
+    };
+    const outputs = { command: 'replay' as const, report: options.report, html: options.html, junit: options.junit, replayed };
+    const code = await judgeFiles(files, (file) => verdictOf(file, () => replayOne(file)), outputs, () => interrupted.signal !== undefined);
     process.exitCode = interrupted.signal ? EXIT[interrupted.signal] : code;
     if (interrupted.signal) console.log(`INTERRUPTED (${interrupted.signal}): ${files.length} files given, the rest not replayed`);
   } finally {
@@ -260,14 +286,16 @@ subjectOptions(
   }
 });
 
-program
+reportOptions(program
   .command('judge')
   .description("judge recorded histories against the model, running nothing: traces' observed outcomes, or JSON-lines logs (.jsonl)")
   .argument('<file...>', `traces with "observed" (${TRACE_FORMAT}) or logs (.jsonl)`)
-  .option('--report <file.json>', 'also write the verdict of every file as JSON')
+  .option('--report <file.json>', 'also write the verdict of every file as JSON'))
   .action(async (files: string[], options) => {
     if (options.report !== undefined) checkedFile('--report', options.report, 'write');
-    process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => judgeFile(file)), options.report);
+    checkReportPaths(options);
+    const outputs = { command: 'judge' as const, report: options.report, html: options.html, junit: options.junit, replayed: new Map<string, Replayed>() };
+    process.exitCode = await judgeFiles(files, (file) => verdictOf(file, () => judgeFile(file)), outputs);
   });
 
 program
@@ -303,6 +331,15 @@ program
       console.log('  properties:');
       for (const p of allProperties(scheme)) console.log(`    ${p.name}${p.needs ? ` (needs ${p.needs.join(', ')})` : ''}: ${p.rule}`);
     }
+  });
+
+// Issue 16: the generated reference pages.
+program
+  .command('docs')
+  .description('write docs/<scheme>.md, one reference page per scheme, from the code (npm test checks they are current)')
+  .option('--out <dir>', 'where the pages go', 'docs')
+  .action((options) => {
+    for (const file of writeDocs(checkedDirectory('--out', options.out))) console.log(`wrote ${relative(process.cwd(), file)}`);
   });
 
 try {
