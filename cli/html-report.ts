@@ -39,13 +39,24 @@ export function checkHtml(input: { campaigns: CampaignResult[]; seed: number; ru
   const measures: HtmlMeasure[] = input.campaigns.flatMap((c) => {
     const runs = Math.min(c.runs || input.runs, MEASURED_RUNS);
     const m = measure(schemes.get(c.scheme)!, input.seed, runs, pictureOf(c.scheme));
-    const generated: HtmlMeasure = {
-      scheme: c.scheme,
-      axes: pictureOf(c.scheme).axes,
-      heat: m.heat,
-      corners: m.corners,
-      source: `${m.runs} runs generated from seed ${input.seed}, steered by the model (its first allowed choice): the generators' and the spec's distribution. The campaign keeps the subject's own outcomes only for failing runs (next map, when there are any).`,
-    };
+    // The campaign counts where the subject's own answers landed over every run it made.
+    const subject = c.landed && new Heat();
+    for (const [row, column, n] of c.landed ?? []) subject!.add([row, column], n);
+    const generated: HtmlMeasure = subject
+      ? {
+          scheme: c.scheme,
+          axes: pictureOf(c.scheme).axes,
+          heat: subject,
+          corners: m.corners,
+          source: `the subject's answers over the ${c.runs} runs of this check. Corner shares: ${m.runs} runs generated from seed ${input.seed}, stepped through the model.`,
+        }
+      : {
+          scheme: c.scheme,
+          axes: pictureOf(c.scheme).axes,
+          heat: m.heat,
+          corners: m.corners,
+          source: `${m.runs} runs generated from seed ${input.seed}, steered by the model (its first allowed choice): the generators' and the spec's distribution.`,
+        };
     const failing = histories.filter((h) => h.scheme === c.scheme);
     return failing.length ? [generated, { ...outcomesIn(c.scheme, failing, 'the subject gave'), title: 'where the subject sent connections in the failing runs' }] : [generated];
   });

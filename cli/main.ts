@@ -21,6 +21,7 @@ import { describeFile, judgeFile, replayFile, verdictOf, type FileResult } from 
 import { EXIT, exitCodeOf, exitCodeOfFiles, formatCampaign, table } from './report.ts';
 // Issue 16: the HTML report, JUnit XML and progress without a terminal.
 import { checkHtml, filesHtml } from './html-report.ts';
+import { landedOf } from './pictures/index.ts';
 import { checkJunit, filesJunit } from './junit.ts';
 import { progress } from './progress.ts';
 import { writeDocs } from './docs.ts';
@@ -172,6 +173,7 @@ reportOptions(subjectOptions(
         traceDir,
         properties,
         onProgress: bar.update,
+        landed: landedOf(scheme.name),
         stopped: () => interrupted.signal !== undefined,
         // A pool pays for itself only with more than one block to make.
         ...(Math.min(options.workers, Math.ceil(options.runs / BLOCK)) > 1 && !options.path ? { executor: workerPool(Math.min(options.workers, Math.ceil(options.runs / BLOCK)), spec) } : {}),

@@ -9,9 +9,9 @@ import type { Landed, Picture } from './pictures/draw.ts';
 /** Connections counted by (row, column): where they came from and where they went. */
 export class Heat {
   readonly counts = new Map<string, Map<string, number>>();
-  add([row, column]: Landed): void {
+  add([row, column]: Landed, count = 1): void {
     const line = this.counts.get(row) ?? new Map<string, number>();
-    line.set(column, (line.get(column) ?? 0) + 1);
+    line.set(column, (line.get(column) ?? 0) + count);
     this.counts.set(row, line);
   }
   get total(): number {

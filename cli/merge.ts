@@ -3,7 +3,7 @@
 // that stopped (a failure, a fault, an oracle error) is the last one counted: an unsharded campaign
 // would have ended there too, so later shards add nothing to its verdict.
 import { readFileSync } from 'node:fs';
-import type { CampaignResult, PropertyResult } from '../core/campaign.ts';
+import { sumLanded, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
 import { InputError } from '../core/vocabulary.ts';
 import { parseJson } from '../core/trace.ts';
 
@@ -78,5 +78,6 @@ export function mergeCampaigns(shards: CampaignResult[]): CampaignResult {
     results,
     unsaved: counted.flatMap((c) => c.unsaved),
     ...(last.targets ? { targets: last.targets } : {}),
+    ...(counted.some((c) => c.landed) ? { landed: sumLanded(counted.map((c) => c.landed)) } : {}),
   };
 }

@@ -15,12 +15,16 @@ const verdict = (out: string, dir: string) => out.split(dir).join('DIR').replace
 describe('--workers', () => {
   it('gives the same output and the same saved traces with 1 and 2 workers', async () => {
     const [one, two] = [scratchDir(), scratchDir()];
-    const a = await run(['check', ...buggy, '--workers', '1', '--traces', one]);
-    const b = await run(['check', ...buggy, '--workers', '2', '--traces', two]);
+    const a = await run(['check', ...buggy, '--workers', '1', '--traces', one, '--report', join(one, 'report.json')]);
+    const b = await run(['check', ...buggy, '--workers', '2', '--traces', two, '--report', join(two, 'report.json')]);
     expect(a.code, a.out).toBe(1);
     expect(b.code).toBe(1);
     expect(verdict(b.out, two)).toBe(verdict(a.out, one));
     expect(readdirSync(two).sort()).toEqual(readdirSync(one).sort());
+    // Where the subject sent connections, counted over the same runs in either case.
+    const landed = (dir: string) => (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).schemes[0].landed as [string, string, number][]).sort();
+    expect(landed(one).length).toBeGreaterThan(0);
+    expect(landed(two)).toEqual(landed(one));
   });
 });
 

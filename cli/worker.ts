@@ -4,6 +4,7 @@ import { Engine, type CampaignPlan, type Found, type RunRecord, type Shrunk } fr
 import type { Subject } from '../core/subject.ts';
 import { schemes } from '../schemes.ts';
 import { subjectOf, type SubjectSpec } from './subjects.ts';
+import { landedOf } from './pictures/index.ts';
 
 export type Task =
   | { kind: 'block'; plan: CampaignPlan; subject: SubjectSpec; start: number; count: number }
@@ -16,6 +17,6 @@ export default async function work(task: Task): Promise<RunRecord[] | Shrunk> {
   const key = JSON.stringify(task.subject);
   let subject = subjects.get(key);
   if (!subject) subjects.set(key, (subject = subjectOf(task.subject)));
-  const engine = new Engine(schemes.get(task.plan.scheme)!, subject, task.plan);
+  const engine = new Engine(schemes.get(task.plan.scheme)!, subject, task.plan, undefined, landedOf(task.plan.scheme));
   return task.kind === 'block' ? engine.block(task.start, task.count) : engine.shrink(task.property, task.first);
 }

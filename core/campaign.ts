@@ -8,7 +8,7 @@
 // the moment it is found, before shrinking can fail; a fault (hang, crash, garbage) is saved and ends
 // the campaign, and a definite failure found before it is still reported.
 import fc from 'fast-check';
-import { AdapterFault, runSequence, type Failure, type RunResult } from './runner.ts';
+import { AdapterFault, runSequence, type Failure, type RunInput, type RunResult } from './runner.ts';
 import { allProperties, conformance, withoutHash, type AnyScheme, type Property } from './scheme.ts';
 import { Unsupported, type Instance, type Subject } from './subject.ts';
 import type { Capabilities } from './scheme.ts';
@@ -50,7 +50,15 @@ export interface CampaignResult {
   unsaved: { trace: Trace; error: string }[];
   /** The properties whose failure ends the campaign (merge stops where the campaign would). */
   targets?: string[];
+  /** Where the subject's answers put things over the campaign's runs, by `landed`: [row, column, count]. */
+  landed?: [string, string, number][];
 }
+
+/**
+ * Where one step put something, as a heat map's row and column (a connect's CPU and the listener it
+ * reached), or undefined; the scheme's picture knows (cli/pictures), the campaign only counts.
+ */
+export type Landed = (cmd: unknown, outcome: unknown, before: unknown) => [string, string] | undefined;
 
 export interface CampaignOptions {
   scheme: AnyScheme;
@@ -71,6 +79,8 @@ export interface CampaignOptions {
   executor?: (plan: CampaignPlan) => Executor;
   /** Only the runs of slice I of N (1-based): a CI matrix spreads one campaign over machines. */
   shard?: { index: number; of: number };
+  /** Counts where the subject's answers landed (CampaignResult.landed); a pool's workers count with their own. */
+  landed?: Landed;
 }
 
 /** What an executor needs to make runs of a campaign anywhere: plain data. */
@@ -121,6 +131,8 @@ export interface RunRecord {
   unsaved: CampaignResult['unsaved'];
   /** Trace files this record's saving made (not found already there). */
   created: string[];
+  /** Where its steps landed, when the engine counts: [row, column, count]. */
+  landed?: [string, string, number][];
 }
 
 export interface Shrunk {
@@ -140,6 +152,7 @@ export class Engine {
     private readonly subject: Subject,
     private readonly plan: CampaignPlan,
     private readonly stopped: () => boolean = () => false,
+    private readonly landed?: Landed,
   ) {
     this.checked = allProperties(scheme).filter((p) => plan.properties.includes(p.name));
   }
@@ -161,7 +174,7 @@ export class Engine {
   }
 
   /** Makes one run; undefined when the subject declined its config. Throws only for the oracle's own errors. */
-  private async makeRun(config: unknown, commands: unknown[]): Promise<RunResult | undefined> {
+  private async makeRun(config: unknown, commands: unknown[], onStep?: RunInput['onStep']): Promise<RunResult | undefined> {
     let instance: Instance;
     try {
       instance = await this.subject.start(this.scheme, config);
@@ -172,15 +185,21 @@ export class Engine {
       return { steps: [], failures: [], fault: { property: e.kind, index: -1, message: e.message, fault: e.kind }, evaluated: {}, readings: [] };
     }
     const { hash } = this.plan.capabilities;
-    return runSequence({ scheme: this.scheme, config, commands: hash ? commands : commands.map(withoutHash), implementation: instance, properties: this.checked });
+    return runSequence({ scheme: this.scheme, config, commands: hash ? commands : commands.map(withoutHash), implementation: instance, properties: this.checked, ...(onStep ? { onStep } : {}) });
   }
 
   /** The record of one run, whatever happened in it. */
   private async record(run: number, config: unknown, commands: unknown[], path: string): Promise<RunRecord> {
     const record: RunRecord = { run, steps: 0, evaluated: {}, failures: [], unsaved: [], created: [] };
     let result: RunResult | undefined;
+    const cells: [string, string, number][] = [];
+    const onStep = this.landed && ((cmd: unknown, outcome: unknown, before: unknown) => {
+      const at = this.landed!(cmd, outcome, before);
+      if (at) cells.push([at[0], at[1], 1]);
+    });
     try {
-      result = await this.makeRun(config, commands);
+      result = await this.makeRun(config, commands, onStep);
+      if (onStep) record.landed = sumLanded([cells]) ?? [];
     } catch (e) {
       // The model, a property or the oracle threw: keep the run that led to it.
       const failure = { property: 'internal-error', index: commands.length - 1, message: String((e as Error).stack ?? e) };
@@ -307,7 +326,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   };
   const stopped = () => options.stopped?.() === true;
   campaign.targets = plan.targets;
-  const executor = options.executor?.(plan) ?? localExecutor(new Engine(scheme, subject, plan, stopped));
+  const executor = options.executor?.(plan) ?? localExecutor(new Engine(scheme, subject, plan, stopped, options.landed));
 
   // The blocks of this campaign (or of its shard), made up to `executor.size` at a time, in order of start.
   const [from, to] = options.path ? [0, 1] : options.shard ? sliceOf(options.runs, options.shard) : [0, options.runs];
@@ -341,6 +360,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (const r of records) if (r.run > last) for (const file of r.created) if (!named.has(file)) rmSync(file, { force: true });
     const counts = new Map(checked.map((p) => [p.name, { runs: 0, steps: 0 }]));
     let declined = 0;
+    const landed = sumLanded(kept.map((r) => r.landed));
+    if (landed) campaign.landed = landed;
     for (const r of kept) {
       campaign.unsaved.push(...r.unsaved);
       if (r.declined) declined++;
@@ -414,6 +435,21 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     await executor.close();
   }
   return campaign;
+}
+
+/** Heat-map cells summed by (row, column); undefined when nothing was counted at all. */
+export function sumLanded(lists: readonly (readonly [string, string, number][] | undefined)[]): [string, string, number][] | undefined {
+  if (lists.every((l) => l === undefined)) return undefined;
+  const sum = new Map<string, [string, string, number]>();
+  for (const list of lists) {
+    for (const [row, column, n] of list ?? []) {
+      const key = JSON.stringify([row, column]);
+      const cell = sum.get(key);
+      if (cell) cell[2] += n;
+      else sum.set(key, [row, column, n]);
+    }
+  }
+  return [...sum.values()];
 }
 
 /** Runs [from, to) of shard I of N: contiguous, disjoint, covering 0..runs-1, each starting on a block. */

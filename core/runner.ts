@@ -50,6 +50,8 @@ export interface RunInput {
   properties: Property[];
   /** Per step, an outcome a trace expects; it must be one the model allows. */
   expects?: (unknown | undefined)[];
+  /** Told of every step the subject answered: its command, its outcome and a model state before it. */
+  onStep?: (cmd: unknown, outcome: unknown, before: unknown) => void;
 }
 
 type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
@@ -149,6 +151,8 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       }
       result.steps[index].outcome = outcome;
       result.evaluated[conformance.name]++;
+      // The outcome is one of the vocabulary's by now; a rejected step left the set as it was before it.
+      input.onStep?.(cmd, outcome, moves[0]?.before ?? set[0]?.state);
       if (expected === undefined && expectSet !== undefined) {
         const along = observe(model, expectSet, cmd, outcome);
         expectSet = along.length > 0 ? along.map((m) => m.after) : undefined;
