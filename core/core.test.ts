@@ -147,6 +147,10 @@ describe('the journal', () => {
           }
         }
         expect(JSON.parse(JSON.stringify(journal.before(state)))).toEqual(original);
+        // The before-view's read-only methods see the list as it was, written or not.
+        expect(journal.before(state).list.slice(0)).toEqual(original.list);
+        expect(journal.before(state).list.indexOf(original.list[1] ?? -1)).toBe(original.list.length > 1 ? original.list.indexOf(original.list[1]) : -1);
+        expect([...journal.before(state).list]).toEqual(original.list);
         expect(Object.keys(journal.before(state).record).sort()).toEqual(Object.keys(original.record).sort());
         journal.undo();
         expect(state).toEqual(original);

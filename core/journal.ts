@@ -57,18 +57,29 @@ function ordered(keys: Iterable<string | symbol>): (string | symbol)[] {
  * without objects in it nothing the method hands out can be written through. (A callback that writes
  * to the array it is given as its third argument would escape the journal; no model does that.)
  */
-const READERS = new Map<PropertyKey, (this: unknown[], ...args: unknown[]) => unknown>(
-  (['at', 'concat', 'every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'forEach', 'includes', 'indexOf', 'join', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'slice', 'some', 'values', 'entries', 'keys', Symbol.iterator] as PropertyKey[]).map((name) => {
-    const method = (Array.prototype as unknown as Record<PropertyKey, (...args: unknown[]) => unknown>)[name];
-    return [
-      name,
-      function (this: unknown[], ...args: unknown[]) {
-        const plain = raw(this);
-        return method.apply(plain !== this && holdsNoObject(plain) ? plain : this, args);
-      },
-    ];
-  }),
-);
+const READ_ONLY = ['at', 'concat', 'every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'forEach', 'includes', 'indexOf', 'join', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'slice', 'some', 'values', 'entries', 'keys', Symbol.iterator] as PropertyKey[];
+type Method = (this: unknown[], ...args: unknown[]) => unknown;
+const methodOf = (name: PropertyKey) => (Array.prototype as unknown as Record<PropertyKey, Method>)[name];
+
+/** Per read-only method, one that runs it on `plainOf(proxy)` when that gives an array, else on the proxy. */
+function readers(plainOf: (proxy: unknown[]) => unknown[] | undefined): Map<PropertyKey, Method> {
+  return new Map(
+    READ_ONLY.map((name) => {
+      const method = methodOf(name);
+      return [
+        name,
+        function (this: unknown[], ...args: unknown[]) {
+          return method.apply(plainOf(this) ?? this, args);
+        },
+      ];
+    }),
+  );
+}
+
+const READERS = readers((proxy) => {
+  const plain = raw(proxy);
+  return plain !== proxy && holdsNoObject(plain) ? plain : undefined;
+});
 
 function holdsNoObject(array: unknown[]): boolean {
   for (let i = 0; i < array.length; i++) if (isObject(array[i])) return false;
@@ -81,6 +92,26 @@ export class Journal {
   private readonly order: [object, PropertyKey][] = [];
   private readonly drafts = new WeakMap<object, object>();
   private readonly views = new WeakMap<object, object>();
+  /** The before-view's read-only methods: on the array as it was, rebuilt once if it was written. */
+  private readonly viewReaders = readers((view) => {
+    const now = raw(view);
+    if (now === view) return undefined;
+    const changes = this.firstOld.get(now);
+    if (!changes) return holdsNoObject(now) ? now : undefined;
+    const length = changes.get('length');
+    const oldLength = length ? (length.value as number) : now.length;
+    const was = now.slice(0, oldLength);
+    let filled = was.length;
+    for (const [key, old] of changes) {
+      const at = Number(key);
+      if (key === 'length' || at >= oldLength) continue;
+      if (!old.had) return undefined; // a hole then: leave it to the proxy
+      was[at] = old.value;
+      if (at >= now.length) filled++;
+    }
+    // Every element past the array's present end was recorded when it was dropped; if not, use the proxy.
+    return filled === oldLength && holdsNoObject(was) ? was : undefined;
+  });
 
   get touched(): boolean {
     return this.order.length > 0;
@@ -169,6 +200,7 @@ export class Journal {
       get: (t, key) => {
         const old = this.oldOf(t, key);
         const v = old ? (old.had ? old.value : undefined) : Reflect.get(t, key);
+        if (typeof v === 'function' && Array.isArray(t)) return this.viewReaders.get(key) ?? v;
         return isObject(v) ? this.viewOf(v) : v;
       },
       has: (t, key) => {
