@@ -128,6 +128,18 @@ export function withoutHash<Cmd>(cmd: Cmd): Cmd {
   return rest as Cmd;
 }
 
+/**
+ * Observed inputs (steerspec/1): an outcome may carry `inputs`, an object of command fields the subject
+ * saw itself use (the kernel's own hash of a connection, the CPU that processed its SYN). The step is
+ * judged as if the command had carried them, and the outcome without them. Anything else: unchanged.
+ */
+export function withInputs<Cmd, Out>(cmd: Cmd, outcome: Out): { cmd: Cmd; outcome: Out } {
+  if (outcome === null || typeof outcome !== 'object' || !('inputs' in outcome)) return { cmd, outcome };
+  const { inputs, ...rest } = outcome as Record<string, unknown>;
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return { cmd, outcome };
+  return { cmd: { ...(cmd as object), ...inputs } as Cmd, outcome: rest as Out };
+}
+
 /** A corner's watcher that needs no memory between steps. */
 export function whenever<T>(reached: (t: T) => boolean): () => (t: T) => boolean {
   return () => reached;

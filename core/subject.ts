@@ -3,7 +3,7 @@
 // the vocabulary here, once, whatever the source.
 import { initialState, stepWith } from './relation.ts';
 import { AdapterFault } from './runner.ts';
-import type { AnyScheme, Capabilities, Implementation } from './scheme.ts';
+import { withInputs, type AnyScheme, type Capabilities, type Implementation } from './scheme.ts';
 import { show } from './vocabulary.ts';
 
 /** The subject declined a scheme or config (`unsupported-scheme` / `unsupported-config`). */
@@ -48,11 +48,18 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
         if (e instanceof AdapterFault) throw e;
         throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const parsed = scheme.outcome(cmd).safeParse(reply);
+      const { cmd: judged, outcome } = withInputs(cmd, reply);
+      if (judged !== cmd) {
+        const inputs = scheme.command.safeParse(judged);
+        if (!inputs.success || (judged as { op: unknown }).op !== (cmd as { op: unknown }).op) {
+          throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} reports inputs that make no ${(cmd as { op: string }).op} command of the vocabulary`);
+        }
+      }
+      const parsed = scheme.outcome(judged).safeParse(outcome);
       if (!parsed.success) {
         throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
       }
-      return parsed.data;
+      return judged === cmd ? parsed.data : { ...(parsed.data as object), inputs: (reply as { inputs: unknown }).inputs };
     },
     ...(capabilities.snapshot && impl.snapshot
       ? {

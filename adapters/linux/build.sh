@@ -1,12 +1,33 @@
 #!/bin/sh
-# Builds the kernel adapter with gcc (no other dependency): adapters/linux/build/steerspec-linux.
-# Without a C compiler it says so and exits 0: the kernel checks then skip with that reason, nothing else fails.
+# Builds the kernel adapters into adapters/linux/build/: steerspec-linux (linux-reuseport, with its
+# recording eBPF programs). Needs gcc, clang, bpftool, libbpf-dev and the kernel's BTF
+# (npm run setup:kernel installs the packages). Whatever is missing is named and the build exits 0:
+# the kernel checks then skip with that reason, nothing else fails.
 set -e
-here=$(dirname "$0")
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/build"
 cc=${CC:-gcc}
-if ! command -v "$cc" >/dev/null 2>&1; then
-  echo "adapters/linux: no C compiler ($cc): steerspec-linux not built, the kernel checks will be skipped" >&2
+clang=${CLANG:-$(command -v clang || command -v clang-14 || command -v clang-15 || command -v clang-16 || true)}
+missing=""
+command -v "$cc" >/dev/null 2>&1 || missing="$missing $cc"
+[ -n "$clang" ] || missing="$missing clang"
+command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || missing="$missing bpftool"
+[ -f /usr/include/bpf/libbpf.h ] || missing="$missing libbpf-dev"
+[ -r /sys/kernel/btf/vmlinux ] || missing="$missing /sys/kernel/btf/vmlinux"
+if [ -n "$missing" ]; then
+  echo "adapters/linux: missing$missing (npm run setup:kernel): the kernel adapters are not built, the kernel checks will be skipped" >&2
+  rm -f "$out/steerspec-linux" "$out/missing"
+  mkdir -p "$out" && echo "missing$missing (npm run setup:kernel)" > "$out/missing"
   exit 0
 fi
-mkdir -p "$here/build"
-"$cc" -O2 -std=gnu11 -Wall -Wextra -o "$here/build/steerspec-linux" "$here/steerspec-linux.c"
+bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
+mkdir -p "$out"
+rm -f "$out/missing"
+[ -s "$out/vmlinux.h" ] || "$bpftool" btf dump file /sys/kernel/btf/vmlinux format c > "$out/vmlinux.h"
+arch=$(uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+bpf() { # bpf <name>: <name>.bpf.c -> build/<name>.skel.h
+  "$clang" -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$out" -c "$here/$1.bpf.c" -o "$out/$1.bpf.o"
+  "$bpftool" gen skeleton "$out/$1.bpf.o" name "$1" > "$out/$1.skel.h"
+}
+bpf observe
+"$cc" -O2 -std=gnu11 -Wall -Wextra -I"$out" -o "$out/steerspec-linux" "$here/steerspec-linux.c" -lbpf
