@@ -5,12 +5,14 @@
 // command on five seeds. Where the kernel can't be used (not built: packages missing, not root, no
 // namespaces, no BPF, no SO_INCOMING_CPU, one CPU) the tests are skipped with the reason — never passed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processSubject } from '../adapters/process.ts';
 import { replayFile } from '../cli/replay.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { runSequence, type Failure } from '../core/runner.ts';
 import { allProperties, snapshotMatchesModel } from '../core/scheme.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
@@ -44,6 +46,8 @@ if (unusable !== null) console.warn(`linux-reuseport kernel checks skipped: ${un
 const RUNS_PER_CONFIG = 60;
 const MAX_COMMANDS = 20;
 const SEED = 20261123;
+/** Runs per seed of the README's check command in the test. */
+const CHECK_RUNS = 40;
 
 /** Every config axis the issue names: no program or the CPU program; SO_INCOMING_CPU nowhere, on every listener, on some; migrate on and off. */
 const kernelConfigs: { config: Config; style: IncomingStyle }[] = [];
@@ -196,6 +200,23 @@ describe.skipIf(unusable !== null)(`the real Linux kernel${skipNote}`, () => {
     let at = 0;
     const wrong = await runSequence({ scheme: linuxReuseportScheme, config: plain, commands: shifted, implementation: { apply: () => outcomes[at++] }, properties });
     expect(wrong.failures.map((f) => f.property)).toContain('conformance');
+  });
+
+  // The README's command as a user types it (a smaller --runs: each seed's 200 runs take about 25 s here;
+  // docs/kernel.md records the full ones). Exit 0 on every seed: no fault, no failure, a verdict.
+  it('the README command `steerspec check --scheme linux-reuseport --exec ...steerspec-linux` exits 0 on 5 seeds', async () => {
+    const traces = mkdtempSync(join(tmpdir(), 'steerspec-kernel-'));
+    try {
+      const seeds = [1, 2, 3, 4, 5];
+      const results = await Promise.all(
+        seeds.map((seed) => runCli(['check', '--scheme', 'linux-reuseport', '--exec', 'adapters/linux/build/steerspec-linux', '--seed', String(seed), '--runs', String(CHECK_RUNS), '--traces', traces])),
+      );
+      const verdicts = results.map(({ code, out }, i) => `seed ${seeds[i]}: exit ${code} ${out.match(/\d+ passed, .*exit \d/)?.[0] ?? out.slice(-400)}`);
+      expect(verdicts.filter((v) => !/exit 0 .* 0 failed, \d+ skipped, 0 faulted/.test(v))).toEqual([]);
+      console.log(verdicts.join('\n'));
+    } finally {
+      rmSync(traces, { recursive: true, force: true });
+    }
   });
 
   it('reports how much of the kernel was checked, and how often the SYN ran on another CPU than its client', () => {
