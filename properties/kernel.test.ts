@@ -35,9 +35,12 @@ function kernelUnusable(): string | null {
   }
   if (answer !== 'ok') return answer || 'the probe gave no answer';
   const cpus = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  return Number(cpus) >= 2 ? null : `the kernel checks need 2 CPUs to pin to, this machine has ${cpus}`;
+  if (Number(cpus) < 2) return `the kernel checks need 2 CPUs to pin to, this machine has ${cpus}`;
+  return Number(cpus) >= CPUS ? null : `STEERSPEC_KERNEL_CPUS=${CPUS} but this machine has ${cpus} CPUs`;
 }
 
+/** The CPUs the generated kernel runs use: 2 here; adapters/linux/run-wide.sh sets the machine's count. */
+const CPUS = Number(process.env.STEERSPEC_KERNEL_CPUS ?? 2);
 export const unusable = kernelUnusable();
 const skipNote = unusable === null ? '' : ` (skipped: ${unusable})`;
 if (unusable !== null) console.warn(`linux-reuseport kernel checks skipped: ${unusable}`);
@@ -53,7 +56,7 @@ const CHECK_RUNS = 40;
 const kernelConfigs: { config: Config; style: IncomingStyle }[] = [];
 for (const program of ['none', 'cpu'] as const)
   for (const style of ['none', 'every', 'some'] as const)
-    for (const migrate of [false, true]) kernelConfigs.push({ config: { cpus: 2, migrate, program, family: 'ipv4' }, style });
+    for (const migrate of [false, true]) kernelConfigs.push({ config: { cpus: CPUS, migrate, program, family: 'ipv4' }, style });
 
 /**
  * A kernel run: two to four listeners first (so there is a group to steer in and members left after a
@@ -201,6 +204,27 @@ describe.skipIf(unusable !== null)(`the real Linux kernel${skipNote}`, () => {
     const wrong = await runSequence({ scheme: linuxReuseportScheme, config: plain, commands: shifted, implementation: { apply: () => outcomes[at++] }, properties });
     expect(wrong.failures.map((f) => f.property)).toContain('conformance');
   });
+
+  // so_incoming_cpu.c on all CPUS: one listener per CPU, SO_INCOMING_CPU set at each of its four
+  // placements, 4 pinned clients per CPU; each must land on its CPU's listener (the traces do 2 CPUs).
+  for (const placement of ['before-reuseport', 'before-listen', 'after-listen', 'after-all-listen'] as const) {
+    it(`so_incoming_cpu.c on ${CPUS} CPUs, SO_INCOMING_CPU set ${placement}: every client lands on its CPU's listener`, async () => {
+      const cpus = [...Array(CPUS).keys()];
+      const setup: Command[] =
+        placement === 'before-reuseport' || placement === 'before-listen'
+          ? cpus.map((c): Command => ({ op: 'register', listener: c, uid: 1000, incomingCpu: c, incomingCpuAt: placement }))
+          : placement === 'after-listen'
+            ? cpus.flatMap((c): Command[] => [{ op: 'register', listener: c, uid: 1000, incomingCpu: -1 }, { op: 'setIncomingCpu', listener: c, incomingCpu: c }])
+            : [...cpus.map((c): Command => ({ op: 'register', listener: c, uid: 1000, incomingCpu: -1 })), ...cpus.map((c): Command => ({ op: 'setIncomingCpu', listener: c, incomingCpu: c }))];
+      const connects = cpus.flatMap((c) => Array.from({ length: 4 }, (_, k): Command => ({ op: 'connect', conn: c * 4 + k, cpu: c })));
+      const config: Config = { cpus: CPUS, migrate: false, program: 'none', family: 'ipv4' };
+      const instance = await subject.start(linuxReuseportScheme, config);
+      const result = await runSequence({ scheme: linuxReuseportScheme, config, commands: [...setup, ...connects], implementation: instance, properties });
+      expect((result.failures[0] ?? result.fault)?.message ?? null).toBeNull();
+      const landed = result.steps.slice(setup.length).map((s) => [(s.cmd as { cpu: number }).cpu, (s.outcome as { listener: number }).listener]);
+      expect(landed).toEqual(connects.map((c) => [(c as { cpu: number }).cpu, (c as { cpu: number }).cpu]));
+    });
+  }
 
   // The README's command as a user types it (a smaller --runs: each seed's 200 runs take about 25 s here;
   // docs/kernel.md records the full ones). Exit 0 on every seed: no fault, no failure, a verdict.
