@@ -26,7 +26,7 @@ rm -f "$out/missing"
 [ -s "$out/vmlinux.h" ] || "$bpftool" btf dump file /sys/kernel/btf/vmlinux format c > "$out/vmlinux.h"
 arch=$(uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 bpf() { # bpf <name>: <name>.bpf.c -> build/<name>.skel.h
-  "$clang" -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$out" -c "$here/$1.bpf.c" -o "$out/$1.bpf.o"
+  "$clang" -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$out" -I"$here" -c "$here/$1.bpf.c" -o "$out/$1.bpf.o"
   "$bpftool" gen skeleton "$out/$1.bpf.o" name "$1" > "$out/$1.skel.h"
 }
 bpf observe

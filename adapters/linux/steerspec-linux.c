@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "steerspec-io.h"
+#include "steerspec-kernel.h"
 #include "observe.skel.h"
 
 #ifndef SO_INCOMING_CPU
@@ -82,8 +83,7 @@ static int nconns, capconns;
 static struct listener *listeners;
 static int nlisteners, caplisteners;
 
-static int cfg_cpus, cfg_migrate, cfg_program_cpu, cfg_ipv6;
-static int online_cpus;
+static int cfg_cpus, cfg_migrate, cfg_program_cpu;
 static uint16_t server_port = 20000;
 static uint16_t next_client_port = 30000;
 static long seq_counter;
@@ -142,69 +142,6 @@ static struct listener *new_listener(void)
 	return &listeners[nlisteners++];
 }
 
-/* close() that sends a RST instead of a FIN, so nothing lingers in TIME_WAIT. */
-static void abort_close(int fd)
-{
-	if (fd < 0) return;
-	struct linger lg = { 1, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-	close(fd);
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	if (cpu >= 0) CPU_SET(cpu, &set);
-	else
-		for (int c = 0; c < online_cpus && c < CPU_SETSIZE; c++) CPU_SET(c, &set);
-	if (sched_setaffinity(0, sizeof set, &set) < 0) logf_("sched_setaffinity(%d): %s", cpu, strerror(errno));
-}
-
-static int tcp_state_of(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof info;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0) return -1;
-	return info.tcpi_state;
-}
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-	nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The loopback address of the configured family, on `port`. */
-static socklen_t loopback(struct sockaddr_storage *a, uint16_t port)
-{
-	memset(a, 0, sizeof *a);
-	if (cfg_ipv6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)a;
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = in6addr_loopback;
-		return sizeof *s;
-	}
-	struct sockaddr_in *s = (struct sockaddr_in *)a;
-	s->sin_family = AF_INET;
-	s->sin_port = htons(port);
-	s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sizeof *s;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port : ((const struct sockaddr_in *)a)->sin_port);
-}
-
 static int set_incoming_cpu(int fd, int cpu)
 {
 	return setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof cpu);
@@ -229,57 +166,10 @@ static int attach_cpu_program(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog);
 }
 
-/* The last dump of every listener's accept queue (observe.bpf.c's iterator): children in queue order. */
-struct queued_child {
-	struct listener *l;
-	uint16_t port;
-};
-static struct queued_child *dumped;
-static int ndumped, capdumped;
-
-/* Reads every accept queue of this namespace afresh; -1 (and a log) when the iterator fails. */
-static int dump_queues(void)
-{
-	int fd = bpf_iter_create(bpf_link__fd(obs->links.dump_queues));
-	if (fd < 0) {
-		logf_("bpf_iter_create: %s", strerror(errno));
-		return -1;
-	}
-	static char *text;
-	static size_t cap;
-	size_t len = 0;
-	for (;;) {
-		if (len + 4096 > cap) text = realloc(text, cap = cap ? cap * 2 : 65536);
-		ssize_t n = read(fd, text + len, cap - len - 1);
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) break;
-		len += (size_t)n;
-	}
-	close(fd);
-	text[len] = '\0';
-	ndumped = 0;
-	for (char *line = text, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next) *next++ = '\0';
-		unsigned mark, port;
-		if (sscanf(line, "%u %u", &mark, &port) != 2) {
-			logf_("accept-queue dump: %s", line);
-			continue;
-		}
-		struct listener *l = listener_by_mark(mark);
-		if (!l) continue; /* a listener closed by an earlier instance, still being torn down */
-		if (ndumped == capdumped) dumped = realloc(dumped, (capdumped = capdumped ? capdumped * 2 : 256) * sizeof *dumped);
-		dumped[ndumped++] = (struct queued_child){ l, (uint16_t)port };
-	}
-	return 0;
-}
-
 /* The listener whose accept queue held `port`'s child in the last dump, or NULL. */
 static struct listener *queued_at(uint16_t port)
 {
-	for (int i = 0; i < ndumped; i++)
-		if (dumped[i].port == port) return dumped[i].l;
-	return NULL;
+	return listener_by_mark(queued_mark(port));
 }
 
 struct syn_seen {
@@ -459,7 +349,7 @@ static void do_connect(struct jv *cmd)
 	/* The child is queued when the client's ACK is processed: usually before connect() returns on loopback. */
 	struct listener *got = NULL;
 	double deadline = now_s() + 1.0;
-	while (dump_queues() == 0 && !(got = queued_at(port)) && now_s() < deadline) sleep_us(20);
+	while (dump_queues(obs->links.dump_queues) == 0 && !(got = queued_at(port)) && now_s() < deadline) sleep_us(20);
 	if (!got) {
 		abort_close(fd);
 		return reply_error("unobservable", "connection %ld was established but no child of it was seen queued", id);
@@ -562,7 +452,7 @@ static void do_deregister(struct jv *cmd)
 	double deadline = now_s() + 1.0;
 	for (;;) {
 		unresolved = 0;
-		if (dump_queues() < 0) ndumped = 0;
+		if (dump_queues(obs->links.dump_queues) < 0) ndumped = 0;
 		for (int k = 0; k < nq; k++) {
 			target[k] = queued_at(queued[k]->port);
 			is_reset[k] = !target[k] && tcp_state_of(queued[k]->client) == TCP_CLOSE;
@@ -605,20 +495,6 @@ static void do_deregister(struct jv *cmd)
 }
 /* ------------------------------------------------------------------ the namespace */
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) return -1;
-	ssize_t n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 /* The observing programs (observe.bpf.c); the iterator reads the namespace it is opened in: ours. */
 static const char *load_observers(char *why, size_t size)
 {
@@ -645,24 +521,7 @@ static const char *load_observers(char *why, size_t size)
 static const char *setup_kernel(void)
 {
 	static char why[256];
-	if (unshare(CLONE_NEWNET) < 0) {
-		snprintf(why, sizeof why, "unshare(CLONE_NEWNET): %s (needs root or CAP_SYS_ADMIN)", strerror(errno));
-		return why;
-	}
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	strcpy(ifr.ifr_name, "lo");
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-		snprintf(why, sizeof why, "SIOCGIFFLAGS lo: %s", strerror(errno));
-		return why;
-	}
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
-		snprintf(why, sizeof why, "SIOCSIFFLAGS lo up: %s", strerror(errno));
-		return why;
-	}
-	close(s);
+	if (netns_up(why, sizeof why)) return why;
 	int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (set_incoming_cpu(t, 0) < 0) {
 		snprintf(why, sizeof why, "setsockopt(SO_INCOMING_CPU): %s", strerror(errno));
@@ -679,15 +538,7 @@ static const char *setup_kernel(void)
 		snprintf(why, sizeof why, "cannot write /proc/sys/net/ipv4/tcp_migrate_req: %s", strerror(errno));
 		return why;
 	}
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof set, &set) == 0) {
-		online_cpus = 0;
-		while (online_cpus < CPU_SETSIZE && CPU_ISSET(online_cpus, &set)) online_cpus++;
-	}
-	if (online_cpus < 1) {
-		snprintf(why, sizeof why, "no usable CPU in this process's affinity mask");
-		return why;
-	}
+	if (count_cpus(why, sizeof why)) return why;
 	return load_observers(why, sizeof why);
 }
 
