@@ -82,7 +82,7 @@ static uint16_t port_of(const struct sockaddr_storage *a)
 	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port : ((const struct sockaddr_in *)a)->sin_port);
 }
 
-static int write_file(const char *path, const char *text)
+__attribute__((unused)) static int write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) return -1;
