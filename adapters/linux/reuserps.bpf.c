@@ -60,7 +60,7 @@ struct {
 	__uint(max_entries, MAX_MEMBERS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64); /* an array's elements are 8-byte aligned: the mmapped view is an array of __u64 */
 } loads SEC(".maps");
 
 struct {
@@ -107,19 +107,21 @@ static __always_inline __u32 scaled(__u32 hash, __u32 n)
 
 static __always_inline int eligible(__u32 slot)
 {
-	__u32 *limit = bpf_map_lookup_elem(&limits, &slot), *load = bpf_map_lookup_elem(&loads, &slot);
+	__u32 *limit = bpf_map_lookup_elem(&limits, &slot);
+	__u64 *load = bpf_map_lookup_elem(&loads, &slot);
 	if (!limit || !load) return 0;
-	return *limit == 0 || *(volatile __u32 *)load < *limit;
+	return *limit == 0 || *(volatile __u64 *)load < *limit;
 }
 
 /* Takes one connection for `slot` if it stays within its limit: a load never exceeds a limit, however
  * many CPUs race for the last place (the compare-and-swap decides; a loser looks for another listener). */
 static __always_inline int take(__u32 slot)
 {
-	__u32 *limit = bpf_map_lookup_elem(&limits, &slot), *load = bpf_map_lookup_elem(&loads, &slot);
+	__u32 *limit = bpf_map_lookup_elem(&limits, &slot);
+	__u64 *load = bpf_map_lookup_elem(&loads, &slot);
 	if (!limit || !load) return 0;
 	for (int i = 0; i < 4; i++) {
-		__u32 old = *(volatile __u32 *)load;
+		__u64 old = *(volatile __u64 *)load;
 		if (*limit && old >= *limit) return 0;
 		if (__sync_val_compare_and_swap(load, old, old + 1) == old) return 1;
 	}
@@ -128,7 +130,7 @@ static __always_inline int take(__u32 slot)
 
 static __always_inline void give_back(__u32 slot)
 {
-	__u32 *load = bpf_map_lookup_elem(&loads, &slot);
+	__u64 *load = bpf_map_lookup_elem(&loads, &slot);
 	if (load) __sync_fetch_and_add(load, -1);
 }
 

@@ -70,7 +70,7 @@ static uint16_t next_client_port = 45000;
 static long seq_counter;
 static char kernel_unusable[256];
 static struct reuserps *skel;
-static volatile uint32_t *loads; /* the program's loads array, mmapped */
+static volatile uint64_t *loads; /* the program's loads array, mmapped */
 static size_t loads_size;
 
 static struct listener *find_listener(long id)
@@ -523,7 +523,7 @@ static const char *setup_kernel(void)
 		snprintf(why, sizeof why, "BPF: loading the SO_REUSERPS program (SK_REUSEPORT, bpf_loop, TCP iterator; needs root, BTF, Linux 5.17+): %s", strerror(-err));
 		return why;
 	}
-	loads_size = (MAX_MEMBERS * sizeof(uint32_t) + 4095) / 4096 * 4096;
+	loads_size = (MAX_MEMBERS * sizeof(uint64_t) + 4095) / 4096 * 4096;
 	void *m = mmap(NULL, loads_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd(skel->maps.loads), 0);
 	if (m == MAP_FAILED) {
 		snprintf(why, sizeof why, "mmap of the loads array: %s", strerror(errno));
