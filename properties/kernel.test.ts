@@ -46,11 +46,11 @@ const skipNote = unusable === null ? '' : ` (skipped: ${unusable})`;
 if (unusable !== null) console.warn(`linux-reuseport kernel checks skipped: ${unusable}`);
 
 /** Runs per config and commands per run: kernel connects cost real time. */
-const RUNS_PER_CONFIG = 60;
+const RUNS_PER_CONFIG = 40;
 const MAX_COMMANDS = 20;
 const SEED = 20261123;
 /** Runs per seed of the README's check command in the test. */
-const CHECK_RUNS = 40;
+const CHECK_RUNS = 25;
 
 /** Every config axis the issue names: no program or the CPU program; SO_INCOMING_CPU nowhere, on every listener, on some; migrate on and off. */
 const kernelConfigs: { config: Config; style: IncomingStyle }[] = [];
