@@ -14,7 +14,7 @@
  * the child (queues.bpf.h's iterator), checked against what the program recorded; `local` is what the
  * program recorded; `inputs` carries the SYN's CPU, and the kernel's hash when the oracle gave none.
  * Build: sh adapters/linux/build.sh. `--probe` prints "ok" or why the kernel can't be used;
- * `--bench N` measures connects per second with and without the program (bench/kernel.ts reads it).
+ * `--bench N R` measures R rounds of N connects with and without the program (bench/kernel.ts reads it).
  */
 #define _GNU_SOURCE
 #define LOG_NAME "steerspec-reuserps-bpf"
@@ -571,7 +571,8 @@ static int do_init(struct jv *cmd)
 
 /* ------------------------------------------------------------------ bench */
 
-/* Connects per second through the kernel: `n` connect + accept + close, with the program attached or not. */
+/* Connects per second through the kernel: `n` connect + accept + close from CPU 0 to two listeners,
+ * with the program attached (both on every CPU's table, round-robin) or detached (a plain group). */
 static double bench_round(int n, int with_program, double *ns_per_syn)
 {
 	cfg_cpus = online_cpus;
@@ -581,8 +582,8 @@ static double bench_round(int n, int with_program, double *ns_per_syn)
 	reset_all();
 	server_port++;
 	int fds[2];
+	replies_muted = 1;
 	for (int i = 0; i < 2; i++) {
-		/* Two listeners on every CPU's table; without the program, a plain group of the same two. */
 		char line[160];
 		snprintf(line, sizeof line, "{\"op\":\"register\",\"listener\":%d,\"uid\":0,\"reuserps\":true,\"cpus\":[%s],\"limit\":0}", i, online_cpus > 1 ? "0,1" : "0");
 		struct jv cmd;
@@ -590,10 +591,12 @@ static double bench_round(int n, int with_program, double *ns_per_syn)
 		jparse_line(line, &cmd, &err);
 		do_register(&cmd);
 		jfree(&cmd);
-		out_len = 0;
-		fds[i] = find_listener(i)->fd;
-		if (!with_program) setsockopt(fds[i], SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &fds[i], sizeof fds[i]);
+		struct listener *l = find_listener(i);
+		if (!l) return -1;
+		fds[i] = l->fd;
 	}
+	replies_muted = 0;
+	if (!with_program) setsockopt(fds[0], SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &fds[0], sizeof fds[0]);
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof info;
 	bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.steer), &info, &len);
@@ -603,7 +606,11 @@ static double bench_round(int n, int with_program, double *ns_per_syn)
 	double start = now_s();
 	for (int k = 0; k < n; k++) {
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (connect(c, (struct sockaddr *)&srv, slen) < 0) { logf_("bench connect: %s", strerror(errno)); close(c); return -1; }
+		if (connect(c, (struct sockaddr *)&srv, slen) < 0) {
+			logf_("bench connect: %s", strerror(errno));
+			close(c);
+			return -1;
+		}
 		int child = -1;
 		for (int tries = 0; child < 0 && tries < 100000; tries++)
 			for (int i = 0; i < 2 && child < 0; i++) child = accept4(fds[i], NULL, NULL, SOCK_CLOEXEC);
@@ -611,24 +618,34 @@ static double bench_round(int n, int with_program, double *ns_per_syn)
 		abort_close(c);
 	}
 	double elapsed = now_s() - start;
+	memset(&info, 0, sizeof info);
 	len = sizeof info;
 	bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.steer), &info, &len);
 	*ns_per_syn = info.run_cnt > runs0 ? (double)(info.run_time_ns - time0) / (double)(info.run_cnt - runs0) : 0;
-	/* Give the loads back: the bench closed what it accepted without telling the program. */
-	for (int i = 0; i < MAX_MEMBERS; i++) __atomic_store_n(&loads[i], 0, __ATOMIC_SEQ_CST);
+	if (with_program && info.run_cnt - runs0 < (uint64_t)n) logf_("bench: the program ran %llu times for %d connects", (unsigned long long)(info.run_cnt - runs0), n);
 	return n / elapsed;
 }
 
-static int bench(int n)
+/* `rounds` rounds of `n` connects each, without and with the program side by side; one JSON line. */
+static int bench(int n, int rounds)
 {
 	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME); /* the kernel times each run of the program */
-	double ns_without, ns_with;
+	if (stats < 0) logf_("bpf_enable_stats: %s (no cost per SYN)", strerror(errno));
 	pin(0);
-	bench_round(n / 10 + 1, 1, &ns_with); /* warm up */
-	double without = bench_round(n, 0, &ns_without), with = bench_round(n, 1, &ns_with);
+	double ns;
+	bench_round(n / 5 + 1, 1, &ns); /* warm up */
+	printf("{\"connects\":%d,\"withoutProgram\":[", n);
+	char with[4096] = "", per_syn[4096] = "";
+	for (int r = 0; r < rounds; r++) {
+		double ns_without, ns_with;
+		double without = bench_round(n, 0, &ns_without), w = bench_round(n, 1, &ns_with);
+		if (without < 0 || w < 0) return 1;
+		printf("%s%.0f", r ? "," : "", without);
+		snprintf(with + strlen(with), sizeof with - strlen(with), "%s%.0f", r ? "," : "", w);
+		snprintf(per_syn + strlen(per_syn), sizeof per_syn - strlen(per_syn), "%s%.1f", r ? "," : "", ns_with);
+	}
+	printf("],\"withProgram\":[%s],\"nsPerSyn\":[%s]}\n", with, per_syn);
 	reset_all();
-	if (without < 0 || with < 0) return 1;
-	printf("{\"connects\":%d,\"withoutProgram\":%.0f,\"withProgram\":%.0f,\"nsPerSyn\":%.1f,\"statsEnabled\":%s}\n", n, without, with, ns_with, stats >= 0 ? "true" : "false");
 	return 0;
 }
 
@@ -639,9 +656,12 @@ int main(int argc, char **argv)
 		printf("%s\n", why ? why : "ok");
 		return why ? 1 : 0;
 	}
-	if (argc > 2 && !strcmp(argv[1], "--bench")) {
-		if (why) { fprintf(stderr, "%s\n", why); return 1; }
-		return bench(atoi(argv[2]));
+	if (argc > 3 && !strcmp(argv[1], "--bench")) {
+		if (why) {
+			fprintf(stderr, "%s\n", why);
+			return 1;
+		}
+		return bench(atoi(argv[2]), atoi(argv[3]));
 	}
 	if (why) {
 		snprintf(kernel_unusable, sizeof kernel_unusable, "%s", why);
