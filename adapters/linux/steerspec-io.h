@@ -236,3 +236,30 @@ static int num_field(struct jv *cmd, const char *key, long *out, int required)
 	*out = (long)v->num;
 	return 1;
 }
+
+/* The steerspec/1 loop: one command per line, `init` first; `run` dispatches every other op and returns 0
+ * for an op it does not know. Returns when stdin ends. */
+static void serve(int (*init)(struct jv *cmd), int (*run)(const char *op, struct jv *cmd))
+{
+	int initialized = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+		if (n == 0) continue;
+		struct jv cmd;
+		const char *err;
+		if (jparse_line(line, &cmd, &err) < 0) {
+			reply_error("bad-command", "not a JSON object: %s", err);
+			continue;
+		}
+		struct jv *op = jget(&cmd, "op");
+		if (!op || op->type != J_STR) reply_error("bad-command", "no op");
+		else if (!strcmp(op->str, "init")) initialized = init(&cmd);
+		else if (!initialized) reply_error("bad-command", "init first");
+		else if (!run(op->str, &cmd)) reply_error("bad-command", "unknown op %s", op->str);
+		jfree(&cmd);
+	}
+	free(line);
+}

@@ -1,6 +1,7 @@
 /* What the kernel helpers share beyond steerspec/1 (steerspec-io.h): their own network namespace with
- * loopback up, pinning, client sockets on ports of their own, closing with a RST, and reading the accept
- * queues through queues.bpf.h's iterator. Include after steerspec-io.h and <bpf/libbpf.h>. */
+ * loopback up, pinning, client sockets on ports of their own (a port names a connection), connections and
+ * accepting them, closing with a RST, and reading the accept queues through queues.bpf.h's iterator.
+ * Include after steerspec-io.h and <bpf/libbpf.h>, with CLIENT_PORTS_FROM defined. */
 #pragma once
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,5 +184,160 @@ static uint32_t queued_mark(uint16_t port)
 {
 	for (int i = 0; i < ndumped; i++)
 		if (dumped[i].port == port) return dumped[i].mark;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ connections (define CLIENT_PORTS_FROM first) */
+
+enum cstate { QUEUED, ACCEPTED };
+
+struct conn {
+	int used;
+	long id;
+	enum cstate state;
+	long listener;     /* id of the listener it is queued at; once accepted, the helper says (reuserps: -1 once that listener left) */
+	long seq;          /* when it entered its listener's accept queue: orders that queue */
+	int client;        /* client socket */
+	int child;         /* accepted child socket, -1 while queued */
+	uint16_t port;     /* the client's port, which names it on the server side */
+};
+
+static struct conn *conns;
+static int nconns, capconns;
+
+static struct conn *find_conn(long id)
+{
+	for (int i = 0; i < nconns; i++)
+		if (conns[i].used && conns[i].id == id) return &conns[i];
+	return NULL;
+}
+
+static struct conn *conn_by_port(uint16_t port)
+{
+	for (int i = 0; i < nconns; i++)
+		if (conns[i].used && conns[i].port == port) return &conns[i];
+	return NULL;
+}
+
+static struct conn *new_conn(void)
+{
+	for (int i = 0; i < nconns; i++)
+		if (!conns[i].used) return &conns[i];
+	if (nconns == capconns) {
+		capconns = capconns ? capconns * 2 : 64;
+		conns = realloc(conns, capconns * sizeof *conns);
+	}
+	return &conns[nconns++];
+}
+
+/* Accepts one child of the listening socket `fd` that belongs to an open connection: returns it, or NULL when the kernel
+ * queue is empty. Ghosts (children whose client was closed while they waited) are closed on the way. */
+static struct conn *accept_one(int fd, long listener, int *child_out)
+{
+	for (;;) {
+		int child = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (child < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) logf_("accept on listener %ld: %s", listener, strerror(errno));
+			return NULL;
+		}
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		struct conn *c = NULL;
+		if (getpeername(child, (struct sockaddr *)&peer, &len) == 0) c = conn_by_port(port_of(&peer));
+		if (c && c->state == QUEUED) {
+			*child_out = child;
+			return c;
+		}
+		if (c) logf_("child of connection %ld came out of listener %ld after it was accepted", c->id, listener);
+		abort_close(child); /* a ghost */
+	}
+}
+
+/* A socket bound to the next free client port of ours, or -1; a port names one connection for a long while. */
+/* Client ports run from CLIENT_PORTS_FROM up to 65000. */
+static uint16_t next_client_port = CLIENT_PORTS_FROM;
+
+static int client_socket(uint16_t *port_out)
+{
+	int fd = socket(cfg_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	for (int tries = 0; tries < 30000; tries++) {
+		uint16_t port = next_client_port++;
+		if (next_client_port >= 65000) next_client_port = CLIENT_PORTS_FROM;
+		if (conn_by_port(port)) continue;
+		struct sockaddr_storage c;
+		socklen_t clen = loopback(&c, port);
+		if (bind(fd, (struct sockaddr *)&c, clen) == 0) {
+			*port_out = port;
+			return fd;
+		}
+	}
+	close(fd);
+	errno = EADDRINUSE;
+	return -1;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+
+/* accept on listener `id` (socket `fd`): the oldest open connection queued there, or conn null. */
+static void accept_and_reply(int fd, long id)
+{
+	int child = -1;
+	struct conn *c = accept_one(fd, id, &child);
+	if (!c) {
+		out("{\"ok\":true,\"conn\":null}");
+		return reply();
+	}
+	if (c->listener != id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, id);
+	c->child = child;
+	c->state = ACCEPTED;
+	out("{\"ok\":true,\"conn\":%ld}", c->id);
+	reply();
+}
+
+/* After a listener closed: where each of its `nq` queued connections went, by the accept queues
+ * (`marks[k]`, 0 for none) or by its client seeing the RST (`is_reset[k]`). Replies with the deregister
+ * outcome, listener ids from `id_of(mark)`, or "unobservable" when some connection is neither. */
+static int settle_and_reply(struct bpf_link *dump, struct conn **queued, int nq, uint32_t *marks, int *is_reset, long (*id_of)(uint32_t mark), long leaving)
+{
+	int unresolved;
+	double deadline = now_s() + 1.0;
+	for (;;) {
+		unresolved = 0;
+		if (dump_queues(dump) < 0) ndumped = 0;
+		for (int k = 0; k < nq; k++) {
+			marks[k] = queued_mark(queued[k]->port);
+			if (marks[k] && id_of(marks[k]) < 0) marks[k] = 0; /* not a member of ours */
+			is_reset[k] = !marks[k] && tcp_state_of(queued[k]->client) == TCP_CLOSE;
+			unresolved += !marks[k] && !is_reset[k];
+		}
+		if (!unresolved || now_s() > deadline) break;
+		sleep_us(50);
+	}
+	if (unresolved) {
+		reply_error("unobservable", "%d connections of listener %ld were neither reset nor seen queued again", unresolved, leaving);
+		return -1;
+	}
+	out("{\"ok\":true,\"migrated\":[");
+	for (int k = 0, first = 1; k < nq; k++)
+		if (marks[k]) {
+			out("%s[%ld,%ld]", first ? "" : ",", queued[k]->id, id_of(marks[k]));
+			first = 0;
+		}
+	out("],\"reset\":[");
+	for (int k = 0, first = 1; k < nq; k++)
+		if (is_reset[k]) {
+			out("%s%ld", first ? "" : ",", queued[k]->id);
+			first = 0;
+		}
+	out("]}");
+	reply();
 	return 0;
 }

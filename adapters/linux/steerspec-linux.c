@@ -43,6 +43,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+/* Client ports of ours: 30000 up (steerspec-kernel.h). */
+#define CLIENT_PORTS_FROM 30000
 #include "steerspec-io.h"
 #include "steerspec-kernel.h"
 #include "observe.skel.h"
@@ -59,33 +61,17 @@
 
 /* ------------------------------------------------------------------ the kernel side */
 
-enum cstate { QUEUED, ACCEPTED };
-
-struct conn {
-	int used;
-	long id;
-	enum cstate state;
-	long listener;     /* id of the listener it is queued at (meaningless once accepted) */
-	long seq;          /* when it entered its listener's accept queue: orders that queue */
-	int client;        /* client socket */
-	int child;         /* accepted child socket, -1 while queued */
-	uint16_t port;     /* the client's port, which names it on the server side */
-};
-
 struct listener {
 	int used;
 	long id;
 	int fd;
 };
 
-static struct conn *conns;
-static int nconns, capconns;
 static struct listener *listeners;
 static int nlisteners, caplisteners;
 
 static int cfg_cpus, cfg_migrate, cfg_program_cpu;
 static uint16_t server_port = 20000;
-static uint16_t next_client_port = 30000;
 static long seq_counter;
 static char kernel_unusable[256];
 static struct observe *obs;
@@ -105,29 +91,10 @@ static struct listener *listener_by_mark(uint32_t mark)
 	return mark == 0 ? NULL : find_listener((long)mark - 1);
 }
 
-static struct conn *find_conn(long id)
+static long id_of_mark(uint32_t mark)
 {
-	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].id == id) return &conns[i];
-	return NULL;
-}
-
-static struct conn *conn_by_port(uint16_t port)
-{
-	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].port == port) return &conns[i];
-	return NULL;
-}
-
-static struct conn *new_conn(void)
-{
-	for (int i = 0; i < nconns; i++)
-		if (!conns[i].used) return &conns[i];
-	if (nconns == capconns) {
-		capconns = capconns ? capconns * 2 : 64;
-		conns = realloc(conns, capconns * sizeof *conns);
-	}
-	return &conns[nconns++];
+	struct listener *l = listener_by_mark(mark);
+	return l ? l->id : -1;
 }
 
 static struct listener *new_listener(void)
@@ -175,29 +142,6 @@ static struct listener *queued_at(uint16_t port)
 struct syn_seen {
 	uint32_t hash, cpu, count;
 };
-
-/* Accepts one child of `l` that belongs to an open connection: returns it, or NULL when the kernel
- * queue is empty. Ghosts (children whose client was closed while they waited) are closed on the way. */
-static struct conn *accept_one(struct listener *l, int *child_out)
-{
-	for (;;) {
-		int child = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (child < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK) logf_("accept on listener %ld: %s", l->id, strerror(errno));
-			return NULL;
-		}
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof peer;
-		struct conn *c = NULL;
-		if (getpeername(child, (struct sockaddr *)&peer, &len) == 0) c = conn_by_port(port_of(&peer));
-		if (c && c->state == QUEUED) {
-			*child_out = child;
-			return c;
-		}
-		if (c) logf_("child of connection %ld came out of listener %ld after it was accepted", c->id, l->id);
-		abort_close(child); /* a ghost */
-	}
-}
 
 static void close_everything(void)
 {
@@ -300,29 +244,6 @@ static void do_set_incoming_cpu(struct jv *cmd)
 	reply();
 }
 
-/* A socket bound to the next free client port of ours, or -1; a port names one connection for a long while. */
-static int client_socket(uint16_t *port_out)
-{
-	int fd = socket(cfg_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	for (int tries = 0; tries < 30000; tries++) {
-		uint16_t port = next_client_port++;
-		if (next_client_port >= 60000) next_client_port = 30000;
-		if (conn_by_port(port)) continue;
-		struct sockaddr_storage c;
-		socklen_t clen = loopback(&c, port);
-		if (bind(fd, (struct sockaddr *)&c, clen) == 0) {
-			*port_out = port;
-			return fd;
-		}
-	}
-	close(fd);
-	errno = EADDRINUSE;
-	return -1;
-}
-
 static void do_connect(struct jv *cmd)
 {
 	long id, cpu;
@@ -388,18 +309,7 @@ static void do_accept(struct jv *cmd)
 	if (num_field(cmd, "listener", &id, 1) < 0) return reply_error("bad-command", "accept needs listener");
 	struct listener *l = find_listener(id);
 	if (!l) return reply_fail("unknown-listener");
-	int child = -1;
-	struct conn *c = accept_one(l, &child);
-	if (!c) {
-		out("{\"ok\":true,\"conn\":null}");
-		return reply();
-	}
-	if (c->listener != l->id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, l->id);
-	c->child = child;
-	c->state = ACCEPTED;
-	c->listener = l->id;
-	out("{\"ok\":true,\"conn\":%ld}", c->id);
-	reply();
+	accept_and_reply(l->fd, l->id);
 }
 
 static void do_close(struct jv *cmd)
@@ -414,12 +324,6 @@ static void do_close(struct jv *cmd)
 	c->used = 0;
 	out("{\"ok\":true}");
 	reply();
-}
-
-static int by_seq(const void *a, const void *b)
-{
-	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void do_deregister(struct jv *cmd)
@@ -446,41 +350,11 @@ static void do_deregister(struct jv *cmd)
 	l->used = 0;
 
 	/* Each child was queued again somewhere (the dump shows it) or its client saw the RST. */
-	struct listener *target[nq > 0 ? nq : 1];
+	uint32_t marks[nq > 0 ? nq : 1];
 	int is_reset[nq > 0 ? nq : 1];
-	int unresolved;
-	double deadline = now_s() + 1.0;
-	for (;;) {
-		unresolved = 0;
-		if (dump_queues(obs->links.dump_queues) < 0) ndumped = 0;
-		for (int k = 0; k < nq; k++) {
-			target[k] = queued_at(queued[k]->port);
-			is_reset[k] = !target[k] && tcp_state_of(queued[k]->client) == TCP_CLOSE;
-			unresolved += !target[k] && !is_reset[k];
-		}
-		if (!unresolved || now_s() > deadline) break;
-		sleep_us(50);
-	}
-	if (unresolved) {
-		reply_error("unobservable", "%d connections of listener %ld were neither reset nor seen queued again", unresolved, id);
-	} else {
-		out("{\"ok\":true,\"migrated\":[");
-		int first = 1;
-		for (int k = 0; k < nq; k++)
-			if (target[k]) {
-				out("%s[%ld,%ld]", first ? "" : ",", queued[k]->id, target[k]->id);
-				first = 0;
-			}
-		out("],\"reset\":[");
-		first = 1;
-		for (int k = 0; k < nq; k++)
-			if (is_reset[k]) {
-				out("%s%ld", first ? "" : ",", queued[k]->id);
-				first = 0;
-			}
-		out("]}");
-		reply();
-	}
+	settle_and_reply(obs->links.dump_queues, queued, nq, marks, is_reset, id_of_mark, id);
+	struct listener *target[nq > 0 ? nq : 1];
+	for (int k = 0; k < nq; k++) target[k] = listener_by_mark(marks[k]);
 	for (int k = 0; k < nq; k++) {
 		struct conn *c = queued[k];
 		if (!target[k]) {
@@ -598,6 +472,18 @@ static void do_init_(struct jv *cmd)
 	reply();
 }
 
+/* Every op but init. */
+static int run(const char *op, struct jv *cmd)
+{
+	if (!strcmp(op, "register")) return do_register(cmd), 1;
+	if (!strcmp(op, "setIncomingCpu")) return do_set_incoming_cpu(cmd), 1;
+	if (!strcmp(op, "deregister")) return do_deregister(cmd), 1;
+	if (!strcmp(op, "connect")) return do_connect(cmd), 1;
+	if (!strcmp(op, "accept")) return do_accept(cmd), 1;
+	if (!strcmp(op, "close")) return do_close(cmd), 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *why = setup_kernel();
@@ -609,34 +495,8 @@ int main(int argc, char **argv)
 		snprintf(kernel_unusable, sizeof kernel_unusable, "%s", why);
 		logf_("%s", why);
 	}
-	int initialized = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-		if (n == 0) continue;
-		struct jv cmd;
-		const char *err;
-		if (jparse_line(line, &cmd, &err) < 0) {
-			reply_error("bad-command", "not a JSON object: %s", err);
-			continue;
-		}
-		struct jv *op = jget(&cmd, "op");
-		if (!op || op->type != J_STR) reply_error("bad-command", "no op");
-		else if (!strcmp(op->str, "init")) initialized = do_init(&cmd);
-		else if (!initialized) reply_error("bad-command", "init first");
-		else if (!strcmp(op->str, "register")) do_register(&cmd);
-		else if (!strcmp(op->str, "setIncomingCpu")) do_set_incoming_cpu(&cmd);
-		else if (!strcmp(op->str, "deregister")) do_deregister(&cmd);
-		else if (!strcmp(op->str, "connect")) do_connect(&cmd);
-		else if (!strcmp(op->str, "accept")) do_accept(&cmd);
-		else if (!strcmp(op->str, "close")) do_close(&cmd);
-		else reply_error("bad-command", "unknown op %s", op->str);
-		jfree(&cmd);
-	}
+	serve(do_init, run);
 	close_everything();
-	free(line);
 	if (syn_total) logf_("%ld of %ld observed SYNs ran on another CPU than their client", syn_elsewhere, syn_total);
 	if (obs) observe__destroy(obs);
 	return 0;

@@ -24,24 +24,13 @@
 #include <math.h>
 #include <sys/fsuid.h>
 #include <sys/mman.h>
+#define CLIENT_PORTS_FROM 45000
 #include "steerspec-io.h"
 #include "steerspec-kernel.h"
 #include "reuserps-maps.h"
 #include "reuserps.skel.h"
 
 /* ------------------------------------------------------------------ state */
-
-enum cstate { QUEUED, ACCEPTED };
-
-struct conn {
-	int used;
-	long id;
-	enum cstate state;
-	long listener; /* the member it counts at; -1 once its listener left after accepting it */
-	long seq;      /* when it entered its listener's accept queue */
-	int client, child;
-	uint16_t port;
-};
 
 struct listener {
 	int used;
@@ -52,8 +41,6 @@ struct listener {
 	int cpus[MAX_CPUS];
 };
 
-static struct conn *conns;
-static int nconns, capconns;
 static struct listener *listeners; /* by slot */
 
 static int cfg_cpus, cfg_slots, cfg_top_down, cfg_hash_fallback;
@@ -66,7 +53,6 @@ static int table_len[MAX_CPUS];
 static uint32_t table_buf[MAX_CPUS], group_buf;
 
 static uint16_t server_port = 40000;
-static uint16_t next_client_port = 45000;
 static long seq_counter;
 static char kernel_unusable[256];
 static struct reuserps *skel;
@@ -85,29 +71,10 @@ static struct listener *listener_by_mark(uint32_t mark)
 	return mark == 0 || mark > MAX_MEMBERS || !listeners[mark - 1].used ? NULL : &listeners[mark - 1];
 }
 
-static struct conn *find_conn(long id)
+static long id_of_mark(uint32_t mark)
 {
-	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].id == id) return &conns[i];
-	return NULL;
-}
-
-static struct conn *conn_by_port(uint16_t port)
-{
-	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].port == port) return &conns[i];
-	return NULL;
-}
-
-static struct conn *new_conn(void)
-{
-	for (int i = 0; i < nconns; i++)
-		if (!conns[i].used) return &conns[i];
-	if (nconns == capconns) {
-		capconns = capconns ? capconns * 2 : 64;
-		conns = realloc(conns, capconns * sizeof *conns);
-	}
-	return &conns[nconns++];
+	struct listener *l = listener_by_mark(mark);
+	return l ? l->id : -1;
 }
 
 static int map_fd(struct bpf_map *m) { return bpf_map__fd(m); }
@@ -281,29 +248,6 @@ static void do_register(struct jv *cmd)
 	reply();
 }
 
-/* A client socket bound to the next free port of ours, pinned to `cpu`; -1 when none. */
-static int client_socket(uint16_t *port_out)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	for (int tries = 0; tries < 20000; tries++) {
-		uint16_t port = next_client_port++;
-		if (next_client_port >= 65000) next_client_port = 45000;
-		if (conn_by_port(port)) continue;
-		struct sockaddr_storage c;
-		socklen_t clen = loopback(&c, port);
-		if (bind(fd, (struct sockaddr *)&c, clen) == 0) {
-			*port_out = port;
-			return fd;
-		}
-	}
-	close(fd);
-	errno = EADDRINUSE;
-	return -1;
-}
-
 /* Waits until the accept queues show `port`'s child: its listener, or NULL after the deadline. */
 static struct listener *wait_queued(uint16_t port, double seconds)
 {
@@ -357,41 +301,13 @@ static void do_connect(struct jv *cmd)
 	reply();
 }
 
-/* Accepts one child of `l` that belongs to an open connection, or NULL; ghosts are closed on the way. */
-static struct conn *accept_one(struct listener *l, int *child_out)
-{
-	for (;;) {
-		int child = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (child < 0) return NULL;
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof peer;
-		struct conn *c = NULL;
-		if (getpeername(child, (struct sockaddr *)&peer, &len) == 0) c = conn_by_port(port_of(&peer));
-		if (c && c->state == QUEUED) {
-			*child_out = child;
-			return c;
-		}
-		abort_close(child);
-	}
-}
-
 static void do_accept(struct jv *cmd)
 {
 	long id;
 	if (num_field(cmd, "listener", &id, 1) < 0) return reply_error("bad-command", "accept needs listener");
 	struct listener *l = find_listener(id);
 	if (!l) return reply_fail("unknown-listener");
-	int child = -1;
-	struct conn *c = accept_one(l, &child);
-	if (!c) {
-		out("{\"ok\":true,\"conn\":null}");
-		return reply();
-	}
-	if (c->listener != l->id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, l->id);
-	c->child = child;
-	c->state = ACCEPTED;
-	out("{\"ok\":true,\"conn\":%ld}", c->id);
-	reply();
+	accept_and_reply(l->fd, l->id);
 }
 
 static void do_close(struct jv *cmd)
@@ -407,12 +323,6 @@ static void do_close(struct jv *cmd)
 	c->used = 0;
 	out("{\"ok\":true}");
 	reply();
-}
-
-static int by_seq(const void *a, const void *b)
-{
-	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Takes `slot` out of one table, keeping order and the cursor on the same next listener (rule 6). */
@@ -461,39 +371,12 @@ static void do_deregister(struct jv *cmd)
 	bpf_map_update_elem(map_fd(skel->maps.limits), &slot, &zero, BPF_ANY);
 	memset(l, 0, sizeof *l);
 
+	uint32_t marks[nq > 0 ? nq : 1];
+	int is_reset[nq > 0 ? nq : 1];
+	settle_and_reply(skel->links.dump_queues, queued, nq, marks, is_reset, id_of_mark, id);
 	struct listener *target[nq > 0 ? nq : 1];
-	int is_reset[nq > 0 ? nq : 1], unresolved;
-	double deadline = now_s() + 1.0;
-	for (;;) {
-		unresolved = 0;
-		if (dump_queues(skel->links.dump_queues) < 0) ndumped = 0;
-		for (int k = 0; k < nq; k++) {
-			target[k] = listener_by_mark(queued_mark(queued[k]->port));
-			is_reset[k] = !target[k] && tcp_state_of(queued[k]->client) == TCP_CLOSE;
-			unresolved += !target[k] && !is_reset[k];
-		}
-		if (!unresolved || now_s() > deadline) break;
-		sleep_us(50);
-	}
+	for (int k = 0; k < nq; k++) target[k] = listener_by_mark(marks[k]);
 	__atomic_store_n(&loads[slot], 0, __ATOMIC_SEQ_CST);
-	if (unresolved) {
-		reply_error("unobservable", "%d connections of listener %ld were neither reset nor seen queued again", unresolved, id);
-	} else {
-		out("{\"ok\":true,\"migrated\":[");
-		for (int k = 0, first = 1; k < nq; k++)
-			if (target[k]) {
-				out("%s[%ld,%ld]", first ? "" : ",", queued[k]->id, target[k]->id);
-				first = 0;
-			}
-		out("],\"reset\":[");
-		for (int k = 0, first = 1; k < nq; k++)
-			if (is_reset[k]) {
-				out("%s%ld", first ? "" : ",", queued[k]->id);
-				first = 0;
-			}
-		out("]}");
-		reply();
-	}
 	for (int k = 0; k < nq; k++) {
 		struct conn *c = queued[k];
 		struct rps_decision d;
@@ -649,6 +532,17 @@ static int bench(int n, int rounds)
 	return 0;
 }
 
+/* Every op but init. */
+static int run(const char *op, struct jv *cmd)
+{
+	if (!strcmp(op, "register")) return do_register(cmd), 1;
+	if (!strcmp(op, "deregister")) return do_deregister(cmd), 1;
+	if (!strcmp(op, "connect")) return do_connect(cmd), 1;
+	if (!strcmp(op, "accept")) return do_accept(cmd), 1;
+	if (!strcmp(op, "close")) return do_close(cmd), 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *why = setup_kernel();
@@ -667,35 +561,10 @@ int main(int argc, char **argv)
 		snprintf(kernel_unusable, sizeof kernel_unusable, "%s", why);
 		logf_("%s", why);
 	}
-	int initialized = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-		if (n == 0) continue;
-		struct jv cmd;
-		const char *err;
-		if (jparse_line(line, &cmd, &err) < 0) {
-			reply_error("bad-command", "not a JSON object: %s", err);
-			continue;
-		}
-		struct jv *op = jget(&cmd, "op");
-		if (!op || op->type != J_STR) reply_error("bad-command", "no op");
-		else if (!strcmp(op->str, "init")) initialized = do_init(&cmd);
-		else if (!initialized) reply_error("bad-command", "init first");
-		else if (!strcmp(op->str, "register")) do_register(&cmd);
-		else if (!strcmp(op->str, "deregister")) do_deregister(&cmd);
-		else if (!strcmp(op->str, "connect")) do_connect(&cmd);
-		else if (!strcmp(op->str, "accept")) do_accept(&cmd);
-		else if (!strcmp(op->str, "close")) do_close(&cmd);
-		else reply_error("bad-command", "unknown op %s", op->str);
-		jfree(&cmd);
-	}
+	serve(do_init, run);
 	if (skel) {
 		reset_all();
 		reuserps__destroy(skel);
 	}
-	free(line);
 	return 0;
 }
