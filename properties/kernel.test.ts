@@ -226,6 +226,32 @@ describe.skipIf(unusable !== null)(`the real Linux kernel${skipNote}`, () => {
     });
   }
 
+  // RPS on loopback sends every SYN to CPU 1 whatever CPU its client runs on: the kernel then steers by
+  // CPU 1, and only a judge that takes the observed SYN CPU (inputs.cpu) finds the outcomes right.
+  it('with RPS steering SYNs to CPU 1, the SYN CPU differs from the client CPU, and it is the one the kernel steers by', async () => {
+    const rps = processSubject(JSON.stringify(kernelBinary), { timeoutMs: 5_000, env: { STEERSPEC_RPS_CPUS: '2' } });
+    try {
+      const config: Config = { cpus: 2, migrate: false, program: 'none', family: 'ipv4' };
+      const commands: Command[] = [
+        { op: 'register', listener: 0, uid: 1000, incomingCpu: 0 },
+        { op: 'register', listener: 1, uid: 1000, incomingCpu: 1 },
+        ...Array.from({ length: 6 }, (_, i): Command => ({ op: 'connect', conn: i, cpu: 0 })),
+      ];
+      const result = await runSequence({ scheme: linuxReuseportScheme, config, commands, implementation: await rps.start(linuxReuseportScheme, config), properties });
+      expect((result.failures[0] ?? result.fault)?.message ?? null).toBeNull();
+      const connects = result.steps.slice(2);
+      expect(connects.map((s) => (s.cmd as { cpu: number }).cpu)).toEqual(Array(6).fill(1));
+      expect(connects.map((s) => (s.outcome as { listener: number }).listener)).toEqual(Array(6).fill(1));
+      // The same outcomes judged with the client's CPU (what a judge without inputs assumes) are wrong.
+      const outcomes = result.steps.map((s) => s.outcome);
+      let at = 0;
+      const blind = await runSequence({ scheme: linuxReuseportScheme, config, commands, implementation: { apply: () => outcomes[at++] }, properties });
+      expect(blind.failures.map((f) => [f.property, f.index])).toContainEqual(['conformance', 2]);
+    } finally {
+      await rps.close();
+    }
+  });
+
   // The README's command as a user types it (a smaller --runs: each seed's 200 runs take about 25 s here;
   // docs/kernel.md records the full ones). Exit 0 on every seed: no fault, no failure, a verdict.
   it('the README command `steerspec check --scheme linux-reuseport --exec ...steerspec-linux` exits 0 on 5 seeds', async () => {
