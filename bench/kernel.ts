@@ -1,7 +1,8 @@
 // The kernel figures of the reuserps bench: connects per second through the real kernel (loopback TCP in a
 // namespace of its own) to a plain SO_REUSEPORT group and to the same group steered by the SO_REUSERPS
 // eBPF program, measured side by side per round by adapters/linux/build/steerspec-reuserps-bpf --bench,
-// and the program's own run time per SYN as the kernel counts it (BPF_STATS_RUN_TIME). Where the kernel
+// and the program's own run time per SYN as the kernel counts it (BPF_STATS_RUN_TIME), with and without
+// the recording the adapter needs to report each decision. Where the kernel
 // can't be used the report says why in a note, and has no kernel figure.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ interface KernelBench {
   withoutProgram: number[];
   withProgram: number[];
   nsPerSyn: number[];
+  nsPerSynUnrecorded: number[];
 }
 
 /** Why the kernel bench can't run here, or null. */
@@ -49,6 +51,7 @@ export function withKernelFigures(report: SchemeReport, options: BenchOptions): 
       { name: 'kernel connects, plain SO_REUSEPORT group (no program)', unit: '/s', value: spread(bench.withoutProgram) },
       { name: 'kernel connects, SO_REUSERPS eBPF program (round-robin, 2 listeners per table)', unit: '/s', value: spread(bench.withProgram) },
       { name: 'SO_REUSERPS eBPF program run time per SYN (kernel BPF stats)', unit: 's', value: spread(bench.nsPerSyn.map((ns) => ns * 1e-9)) },
+      { name: 'the same, without the adapter recording each decision', unit: 's', value: spread(bench.nsPerSynUnrecorded.map((ns) => ns * 1e-9)) },
     ],
     ratios: [...report.ratios, { name: 'kernel connects/s with the SO_REUSERPS program over without', value: paired(bench.withProgram, bench.withoutProgram) }],
   };

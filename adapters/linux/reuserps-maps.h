@@ -22,6 +22,7 @@ struct rps_conf {
 	__u32 top_down;
 	__u32 hash_fallback;
 	__u32 group_buf; /* which `groups` buffer is live */
+	__u32 quiet;     /* 1: record no decision (the bench's second measure; migrations then find no first CPU) */
 };
 
 /* What the program decided for one arrival (a SYN) or one migration, by client port. */

@@ -262,6 +262,7 @@ int steer(struct sk_reuseport_md *md)
 	}
 	d.slot = slot;
 	d.refused = !ok;
+	if (c->quiet) return ok ? SK_PASS : SK_DROP;
 	if (migrating) bpf_map_update_elem(&moves, &port, &d, BPF_ANY);
 	else bpf_map_update_elem(&arrivals, &port, &d, BPF_ANY);
 	return ok ? SK_PASS : SK_DROP;
