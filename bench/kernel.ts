@@ -2,8 +2,8 @@
 // namespace of its own) to a plain SO_REUSEPORT group and to the same group steered by the SO_REUSERPS
 // eBPF program, measured side by side per round by adapters/linux/build/steerspec-reuserps-bpf --bench,
 // and the program's own run time per SYN as the kernel counts it (BPF_STATS_RUN_TIME), with and without
-// the recording the adapter needs to report each decision. Where the kernel
-// can't be used the report says why in a note, and has no kernel figure.
+// the recording the adapter needs to report each decision. Where the kernel can't be used the report
+// says why in a note, and has no kernel figure.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
