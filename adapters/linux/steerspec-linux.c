@@ -21,7 +21,8 @@
  *                  as a "ghost" (accept skips it later: its peer reset it, getpeername fails);
  *   deregister     close() of the listener from a thread pinned to `cpu`; each queued child was then
  *                  migrated (found in another accept queue) or reset (its client sees the RST).
- * Nothing is ever drained into user space, so every deregister is observable.
+ * Nothing is ever drained into user space, so every deregister is observable. STEERSPEC_RPS_CPUS=<mask>
+ * turns RPS on for its loopback (the SYN's CPU then differs from the client's; `inputs.cpu` says which).
  * Build: sh adapters/linux/build.sh. `steerspec-linux --probe` prints "ok" or why the kernel can't be used.
  */
 #define _GNU_SOURCE
