@@ -50,7 +50,7 @@ const RUNS_PER_CONFIG = 40;
 const MAX_COMMANDS = 20;
 const SEED = 20261123;
 /** Runs per seed of the README's check command in the test. */
-const CHECK_RUNS = 15;
+const CHECK_RUNS = 20;
 
 /** Every config axis the issue names: no program or the CPU program; SO_INCOMING_CPU nowhere, on every listener, on some; migrate on and off. */
 const kernelConfigs: { config: Config; style: IncomingStyle }[] = [];
