@@ -20,6 +20,10 @@ if [ -n "$missing" ]; then
   mkdir -p "$out" && echo "missing$missing (npm run setup:kernel)" > "$out/missing"
   exit 0
 fi
+# Up to date: both programs newer than every source here (npm test builds first, every time).
+if [ -x "$out/steerspec-linux" ] && [ -x "$out/steerspec-reuserps-bpf" ] && [ -z "$(find "$here" -maxdepth 1 \( -name '*.c' -o -name '*.h' -o -name build.sh \) \( -newer "$out/steerspec-linux" -o -newer "$out/steerspec-reuserps-bpf" \))" ]; then
+  exit 0
+fi
 bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
 mkdir -p "$out"
 rm -f "$out/missing"
