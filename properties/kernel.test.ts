@@ -60,7 +60,8 @@ for (const program of ['none', 'cpu'] as const)
 
 /**
  * A kernel run: two to four listeners first (so there is a group to steer in and members left after a
- * deregister), then the scheme's own command mix; at most MAX_COMMANDS commands, no hashes.
+ * deregister), then the scheme's own command mix; at most MAX_COMMANDS commands, no hashes (the kernel
+ * computes its own and reports it in `inputs`, with which each connect is judged).
  */
 function kernelRun(config: Config, style: IncomingStyle): fc.Arbitrary<Command[]> {
   const incoming = style === 'none' ? fc.constant(-1) : style === 'every' ? fc.integer({ min: 0, max: config.cpus - 1 }) : fc.integer({ min: -1, max: config.cpus - 1 });
