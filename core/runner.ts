@@ -5,7 +5,7 @@
 // of the set, a history property (one with memory) once per reading. Each property counts the steps it
 // was really evaluated on.
 import { allowedOutcomes, initialStates, judge, observe, type Branch, type Move } from './relation.ts';
-import { conformance, isStateProperty, snapshotMatchesModel, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
+import { conformance, isStateProperty, snapshotMatchesModel, withInputs, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
 import { InputError, sameValue, show, sizeOf } from './vocabulary.ts';
 
 /** The implementation broke the protocol, hung, or died: the verdict is unknown. */
@@ -119,15 +119,14 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   try {
     let snapshot = onSnapshots ? await implementation.snapshot!() : undefined;
     for (let index = 0; index < commands.length; index++) {
-      const cmd = commands[index];
       const expected = input.expects?.[index];
-      result.steps.push({ cmd });
+      result.steps.push({ cmd: commands[index] });
       if (expected !== undefined && expectSet === undefined) {
         fail('expect', index, `expect ${show(expected)} cannot be judged: at step ${lostAt} the subject's outcome left the history the trace's expectations follow`);
         return result;
       }
       if (expected !== undefined && expectSet !== undefined) {
-        const verdict = judge(model, expectSet, cmd, expected);
+        const verdict = judge(model, expectSet, commands[index], expected);
         if (!verdict.allowed) {
           fail('expect', index, `expect ${show(expected)} is not allowed: ${verdict.why}${allowedNote(verdict.examples)}`);
           return result;
@@ -135,12 +134,13 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
         expectSet = verdict.next;
       }
       let outcome: unknown;
+      let cmd = commands[index];
       try {
-        outcome = await implementation.apply(cmd);
+        ({ cmd, outcome } = withInputs(cmd, await implementation.apply(cmd)));
       } catch (e) {
         // A subject that fails on a command the model finds malformed (in a way the schema cannot
         // see, e.g. an address of the wrong family) was given a bad trace: that is the trace's error.
-        if (e instanceof AdapterFault) allowedOutcomes(model, set, cmd, 1);
+        if (e instanceof AdapterFault) allowedOutcomes(model, set, commands[index], 1);
         throw e;
       }
       let moves = observe(model, set, cmd, outcome);
@@ -149,7 +149,8 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
         const parsed = implementation.validate(cmd, outcome);
         if (!sameValue(parsed, outcome)) moves = observe(model, set, cmd, (outcome = parsed));
       }
-      result.steps[index].outcome = outcome;
+      // Judged, reported and saved as the command with the inputs the subject observed (see withInputs).
+      result.steps[index] = { cmd, outcome };
       result.evaluated[conformance.name]++;
       // The outcome is one of the vocabulary's by now; a rejected step left the set as it was before it.
       input.onStep?.(cmd, outcome, moves[0]?.before ?? set[0]?.state);

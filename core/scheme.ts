@@ -19,7 +19,8 @@ export interface Implementation<Cmd = unknown, Out = unknown, State = unknown> {
   apply(cmd: Cmd): Out | Promise<Out>;
   snapshot?(): State | Promise<State>;
   /**
-   * The reply as an outcome of the vocabulary, or an AdapterFault (protocol-error) when it is none.
+   * The reply (without the `inputs` it may report) as an outcome of `cmd` (the command as judged, with
+   * those inputs), or an AdapterFault (protocol-error) when it is none.
    * The runner calls it only for a reply the model does not allow as it came: one it allows equals a
    * model outcome, and so is one of the vocabulary's already.
    */
@@ -132,6 +133,18 @@ export function withoutHash<Cmd>(cmd: Cmd): Cmd {
   if (cmd === null || typeof cmd !== 'object' || !('hash' in cmd)) return cmd;
   const { hash: _hash, ...rest } = cmd as Record<string, unknown>;
   return rest as Cmd;
+}
+
+/**
+ * Observed inputs (steerspec/1): an outcome may carry `inputs`, an object of command fields the subject
+ * saw itself use (the kernel's own hash of a connection, the CPU that processed its SYN). The step is
+ * judged as if the command had carried them, and the outcome without them. Anything else: unchanged.
+ */
+export function withInputs<Cmd, Out>(cmd: Cmd, outcome: Out): { cmd: Cmd; outcome: Out } {
+  if (outcome === null || typeof outcome !== 'object' || !('inputs' in outcome)) return { cmd, outcome };
+  const { inputs, ...rest } = outcome as Record<string, unknown>;
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return { cmd, outcome };
+  return { cmd: { ...(cmd as object), ...inputs } as Cmd, outcome: rest as Out };
 }
 
 /** A corner's watcher that needs no memory between steps. */

@@ -3,7 +3,7 @@
 // the vocabulary here, once, whatever the source.
 import { initialState, stepWith } from './relation.ts';
 import { AdapterFault } from './runner.ts';
-import type { AnyScheme, Capabilities, Implementation } from './scheme.ts';
+import { withInputs, type AnyScheme, type Capabilities, type Implementation } from './scheme.ts';
 import { show } from './vocabulary.ts';
 
 /** The subject declined a scheme or config (`unsupported-scheme` / `unsupported-config`). */
@@ -47,6 +47,14 @@ export function checked(scheme: AnyScheme, impl: Implementation, capabilities: C
       } catch (e) {
         if (e instanceof AdapterFault) throw e;
         throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      // Inputs the subject reports it used must make a command of the vocabulary (see withInputs).
+      const { cmd: judged } = withInputs(cmd, reply);
+      if (judged !== cmd) {
+        const inputs = scheme.command.safeParse(judged);
+        if (!inputs.success || (judged as { op: unknown }).op !== (cmd as { op: unknown }).op) {
+          throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} reports inputs that make no ${(cmd as { op: string }).op} command of the vocabulary`);
+        }
       }
       return reply;
     },

@@ -33,10 +33,13 @@ export class LinuxReuseportImpl {
   protected incomingCount = 0;
 
   protected conns = new Connections();
+  /** Kept for the snapshot only: the family changes no rule. */
+  protected readonly family: Config['family'];
 
   constructor(config: Config) {
     this.cpus = config.cpus;
     this.migrate = config.migrate;
+    this.family = config.family;
     this.cpuProgram = config.program === 'cpu';
   }
 
@@ -241,7 +244,7 @@ export class LinuxReuseportImpl {
       };
     });
     return {
-      config: { cpus: this.cpus, migrate: this.migrate, program: this.cpuProgram ? 'cpu' : 'none' },
+      config: { cpus: this.cpus, migrate: this.migrate, program: this.cpuProgram ? 'cpu' : 'none', family: this.family },
       // The readings this implementation takes: bad-cpu for SO_INCOMING_CPU >= cpus, local = SO_INCOMING_CPU locality.
       incomingCpuPastCpus: 'bad-cpu',
       local: 'incoming-cpu-matches',

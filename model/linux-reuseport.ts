@@ -7,7 +7,9 @@
 //     member leaves, the group is gone and the next registrant decides again.
 //  2. register appends to the group's array `socks` (__reuseport_add_sock); incomingCpu is the
 //     listener's SO_INCOMING_CPU, -1 for none; setIncomingCpu changes it, and the group counts the
-//     members that set one (reuseport_update_incoming_cpu, the kernel's `reuse->incoming_cpu`).
+//     members that set one (reuseport_update_incoming_cpu, the kernel's `reuse->incoming_cpu`), wherever
+//     it was set on the way to listening (`incomingCpuAt`: before SO_REUSEPORT, before bind, before listen)
+//     or after (setIncomingCpu). The address family (config `family`) changes nothing here.
 //  3. deregister removes with swap-with-last: the last member moves into the hole (__reuseport_detach_sock).
 //  4. Selection of a connect on CPU c (reuseport_select_sock): with program "cpu" (cBPF `A = cpu; return A`)
 //     the index is c, and an index outside the group falls back to the hash path (run_bpf_filter gives NULL).
@@ -45,14 +47,18 @@ export const configSchema = z.strictObject({
   migrate: z.boolean().default(false),
   /** "cpu": the classic BPF program `A = cpu; return A` of reuseport_bpf_cpu.c, attached to the group. */
   program: z.enum(['none', 'cpu']).default('none'),
+  /** TCP over IPv4 or IPv6: the rules are the same (the selftests run both); a kernel helper uses the loopback of it. */
+  family: z.enum(['ipv4', 'ipv6']).default('ipv4'),
 });
 export type Config = z.infer<typeof configSchema>;
 
 /** SO_INCOMING_CPU: a CPU number, or -1 for none. */
 const incomingCpu = z.number().int().min(-1).max(127, 'is out of range: CPU numbers run 0..127');
+/** Where a registrant sets its SO_INCOMING_CPU on the way to listening (so_incoming_cpu.c's placements); rule 2 says it does not matter. */
+export const INCOMING_CPU_AT = ['before-reuseport', 'before-bind', 'before-listen'] as const;
 
 export const commandSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('register'), listener: id, uid, incomingCpu: incomingCpu.default(-1) }),
+  z.strictObject({ op: z.literal('register'), listener: id, uid, incomingCpu: incomingCpu.default(-1), incomingCpuAt: z.enum(INCOMING_CPU_AT).optional() }),
   z.strictObject({ op: z.literal('setIncomingCpu'), listener: id, incomingCpu }),
   z.strictObject({ op: z.literal('deregister'), listener: id, cpu: cpuNumber.optional() }),
   z.strictObject({ op: z.literal('connect'), conn: id, cpu: cpuNumber, hash: hash32.optional() }),

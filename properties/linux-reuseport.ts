@@ -7,6 +7,7 @@ import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import {
   commandSchema,
   configSchema,
+  INCOMING_CPU_AT,
   INCOMING_CPU_PAST_CPUS,
   LOCAL_READINGS,
   model,
@@ -221,6 +222,7 @@ export const configs: fc.Arbitrary<Config> = fc.record({
   cpus: fc.oneof({ weight: 6, arbitrary: fc.constant(2) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 128 }) }),
   migrate: fc.boolean(),
   program: fc.oneof({ weight: 2, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constant('cpu' as const) }),
+  family: fc.constantFrom('ipv4' as const, 'ipv6' as const),
 });
 
 /** How the run's registrants use SO_INCOMING_CPU: never, on every listener, or on some. */
@@ -243,7 +245,8 @@ export function commandsFor(config: Config, style: IncomingStyle, withHash = tru
     listener,
     uid: fc.oneof({ weight: 9, arbitrary: fc.constant(1000) }, { weight: 1, arbitrary: fc.constant(1001) }),
     incomingCpu: incoming,
-  });
+    incomingCpuAt: fc.constantFrom(...INCOMING_CPU_AT),
+  }, { requiredKeys: ['op', 'listener', 'uid', 'incomingCpu'] });
   const setIncoming = fc.record({ op: fc.constant('setIncomingCpu' as const), listener, incomingCpu: style === 'none' ? fc.constant(-1) : fc.oneof(fc.constant(-1), lowCpu) });
   const hash = fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), fc.constantFrom(0, 2 ** 31, 2 ** 32 - 1));
   const connect = withHash

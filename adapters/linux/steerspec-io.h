@@ -1,0 +1,265 @@
+/* The steerspec/1 side shared by the kernel helpers: a small strict JSON reader, replies on stdout, logs on stderr. */
+#pragma once
+#ifndef LOG_NAME
+#define LOG_NAME "steerspec"
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ small strict JSON reader */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+struct jv {
+	enum jtype type;
+	double num;
+	int boolean;
+	char *str;
+	int n;            /* items or members */
+	char **keys;      /* J_OBJ */
+	struct jv *items; /* J_ARR, J_OBJ values */
+};
+
+struct jparser {
+	const char *p;
+	const char *err;
+	int depth;
+};
+
+static void jfree(struct jv *v)
+{
+	if (v->type == J_STR) free(v->str);
+	if (v->type == J_ARR || v->type == J_OBJ) {
+		for (int i = 0; i < v->n; i++) {
+			jfree(&v->items[i]);
+			if (v->keys) free(v->keys[i]);
+		}
+		free(v->items);
+		free(v->keys);
+	}
+	memset(v, 0, sizeof *v);
+}
+
+static void jws(struct jparser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r' || *ps->p == '\n') ps->p++;
+}
+
+static int jvalue(struct jparser *ps, struct jv *out);
+
+static char *jstring(struct jparser *ps)
+{
+	/* ps->p at the opening quote. Escapes: \" \\ \/ \b \f \n \r \t, \u00XX only. */
+	size_t cap = 16, len = 0;
+	char *s = malloc(cap);
+	ps->p++;
+	for (;;) {
+		char c = *ps->p++;
+		if (c == '\0' || (unsigned char)c < 0x20) { ps->err = "unterminated or raw control character in string"; free(s); return NULL; }
+		if (c == '"') break;
+		if (c == '\\') {
+			char e = *ps->p++;
+			switch (e) {
+			case '"': case '\\': case '/': c = e; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u': {
+				unsigned v;
+				if (sscanf(ps->p, "%4x", &v) != 1 || v > 0x7f) { ps->err = "only \\u00XX escapes are supported"; free(s); return NULL; }
+				ps->p += 4;
+				c = (char)v;
+				break;
+			}
+			default: ps->err = "bad escape"; free(s); return NULL;
+			}
+		}
+		if (len + 2 > cap) s = realloc(s, cap *= 2);
+		s[len++] = c;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+static int jvalue(struct jparser *ps, struct jv *out)
+{
+	memset(out, 0, sizeof *out);
+	if (++ps->depth > 8) { ps->err = "nested too deep"; return -1; }
+	jws(ps);
+	const char *p = ps->p;
+	int rc = 0;
+	if (*p == '{' || *p == '[') {
+		int obj = *p == '{';
+		char close = obj ? '}' : ']';
+		out->type = obj ? J_OBJ : J_ARR;
+		ps->p++;
+		jws(ps);
+		if (*ps->p == close) { ps->p++; goto done; }
+		for (;;) {
+			int cap = out->n + 1;
+			out->items = realloc(out->items, cap * sizeof *out->items);
+			memset(&out->items[out->n], 0, sizeof *out->items);
+			if (obj) {
+				out->keys = realloc(out->keys, cap * sizeof *out->keys);
+				out->keys[out->n] = NULL;
+			}
+			struct jv *slot = &out->items[out->n];
+			out->n++;
+			if (obj) {
+				jws(ps);
+				if (*ps->p != '"') { ps->err = "expected a key"; goto fail; }
+				char *k = jstring(ps);
+				if (!k) goto fail;
+				for (int i = 0; i < out->n - 1; i++)
+					if (!strcmp(out->keys[i], k)) { free(k); ps->err = "duplicate key"; goto fail; }
+				out->keys[out->n - 1] = k;
+				jws(ps);
+				if (*ps->p++ != ':') { ps->err = "expected ':'"; goto fail; }
+			}
+			if (jvalue(ps, slot) < 0) goto fail;
+			jws(ps);
+			if (*ps->p == ',') { ps->p++; continue; }
+			if (*ps->p == close) { ps->p++; break; }
+			ps->err = obj ? "expected ',' or '}'" : "expected ',' or ']'";
+			goto fail;
+		}
+	} else if (*p == '"') {
+		out->type = J_STR;
+		out->str = jstring(ps);
+		if (!out->str) { out->type = J_NULL; rc = -1; }
+	} else if (!strncmp(p, "true", 4)) { out->type = J_BOOL; out->boolean = 1; ps->p += 4; }
+	else if (!strncmp(p, "false", 5)) { out->type = J_BOOL; ps->p += 5; }
+	else if (!strncmp(p, "null", 4)) { out->type = J_NULL; ps->p += 4; }
+	else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+		char *end;
+		out->type = J_NUM;
+		out->num = strtod(p, &end);
+		if (end == p) { ps->err = "bad number"; rc = -1; }
+		ps->p = end;
+	} else { ps->err = "unexpected character"; rc = -1; }
+done:
+	ps->depth--;
+	return rc;
+fail:
+	ps->depth--;
+	return -1;
+}
+
+/* Parses one whole line; NULL and *err set when it is not exactly one JSON object. */
+static int jparse_line(const char *line, struct jv *out, const char **err)
+{
+	struct jparser ps = { line, NULL, 0 };
+	if (jvalue(&ps, out) < 0) { *err = ps.err ? ps.err : "bad JSON"; jfree(out); return -1; }
+	jws(&ps);
+	if (*ps.p) { *err = "trailing characters"; jfree(out); return -1; }
+	if (out->type != J_OBJ) { *err = "not an object"; jfree(out); return -1; }
+	return 0;
+}
+
+static struct jv *jget(struct jv *obj, const char *key)
+{
+	for (int i = 0; i < obj->n; i++)
+		if (!strcmp(obj->keys[i], key)) return &obj->items[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ replies and logs */
+
+static char out_buf[1 << 16];
+static size_t out_len;
+
+static void out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out_buf + out_len, sizeof out_buf - out_len, fmt, ap);
+	va_end(ap);
+	if (n > 0) out_len += (size_t)n;
+	if (out_len >= sizeof out_buf) out_len = sizeof out_buf - 1;
+}
+
+/* Set while a helper drives its own commands (a bench): replies are composed and dropped. */
+static int replies_muted;
+
+static void reply(void)
+{
+	if (replies_muted) {
+		out_len = 0;
+		return;
+	}
+	fwrite(out_buf, 1, out_len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	out_len = 0;
+}
+
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(LOG_NAME ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* A message safe inside a JSON string (no quotes or backslashes in what we print). */
+static void reply_error(const char *error, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (char *c = msg; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '\'';
+	out("{\"ok\":false,\"error\":\"%s\",\"message\":\"%s\"}", error, msg);
+	reply();
+}
+
+static void reply_fail(const char *error)
+{
+	out("{\"ok\":false,\"error\":\"%s\"}", error);
+	reply();
+}
+
+
+/* A whole-number field: 1 when present, 0 when absent and optional, -1 when missing or not a whole number. */
+static int num_field(struct jv *cmd, const char *key, long *out, int required)
+{
+	struct jv *v = jget(cmd, key);
+	if (!v) return required ? -1 : 0;
+	if (v->type != J_NUM || v->num != (double)(long)v->num) return -1;
+	*out = (long)v->num;
+	return 1;
+}
+
+/* The steerspec/1 loop: one command per line, `init` first; `run` dispatches every other op and returns 0
+ * for an op it does not know. Returns when stdin ends. */
+static void serve(int (*init)(struct jv *cmd), int (*run)(const char *op, struct jv *cmd))
+{
+	int initialized = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+		if (n == 0) continue;
+		struct jv cmd;
+		const char *err;
+		if (jparse_line(line, &cmd, &err) < 0) {
+			reply_error("bad-command", "not a JSON object: %s", err);
+			continue;
+		}
+		struct jv *op = jget(&cmd, "op");
+		if (!op || op->type != J_STR) reply_error("bad-command", "no op");
+		else if (!strcmp(op->str, "init")) initialized = init(&cmd);
+		else if (!initialized) reply_error("bad-command", "init first");
+		else if (!run(op->str, &cmd)) reply_error("bad-command", "unknown op %s", op->str);
+		jfree(&cmd);
+	}
+	free(line);
+}
