@@ -19,6 +19,8 @@ export class Unsupported extends Error {
 
 export interface Instance extends Implementation {
   capabilities: Capabilities;
+  /** With `capabilities.concurrent`: a request of a parallel branch, which may be sent before others have replied. */
+  applyAt?(cmd: unknown, tag: { id: number; branch: number }): Promise<unknown>;
 }
 
 export interface Subject {
@@ -37,23 +39,26 @@ export function shellQuote(word: string): string {
 }
 
 /** Wraps an implementation so a reply outside the vocabulary, or a throw, becomes an AdapterFault. */
-export function checked(scheme: AnyScheme, impl: Implementation, capabilities: Capabilities): Instance {
+export function checked(scheme: AnyScheme, impl: Implementation & Pick<Instance, 'applyAt'>, capabilities: Capabilities): Instance {
+  const validated = async (cmd: unknown, reply: () => unknown) => {
+    let got: unknown;
+    try {
+      got = await reply();
+    } catch (e) {
+      if (e instanceof AdapterFault) throw e;
+      throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const parsed = scheme.outcome(cmd).safeParse(got);
+    if (!parsed.success) {
+      throw new AdapterFault('protocol-error', `reply ${show(got)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
+    }
+    return parsed.data;
+  };
+  const { applyAt } = impl;
   return {
     capabilities,
-    async apply(cmd) {
-      let reply: unknown;
-      try {
-        reply = await impl.apply(cmd);
-      } catch (e) {
-        if (e instanceof AdapterFault) throw e;
-        throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      const parsed = scheme.outcome(cmd).safeParse(reply);
-      if (!parsed.success) {
-        throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
-      }
-      return parsed.data;
-    },
+    apply: (cmd) => validated(cmd, () => impl.apply(cmd)),
+    ...(capabilities.concurrent && applyAt ? { applyAt: (cmd: unknown, tag: { id: number; branch: number }) => validated(cmd, () => applyAt.call(impl, cmd, tag)) } : {}),
     ...(capabilities.snapshot && impl.snapshot
       ? {
           async snapshot() {

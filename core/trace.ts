@@ -197,7 +197,7 @@ export function saveTrace(dir: string, trace: Trace): string {
 }
 
 /** saveTrace, also saying whether this call made the file (false: one with the same content was there). */
-export function storeTrace(dir: string, trace: Trace): { file: string; created: boolean } {
+export function storeTrace(dir: string, trace: Pick<Trace, 'scheme' | 'found'>): { file: string; created: boolean } {
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(trace, null, 1).replace(/\n {2,}/g, ' ').replace(/\n (?=[\]}])/g, ' ')}\n`;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -1,0 +1,115 @@
+// The linearizability checker on hand-built histories of SO_REUSERPS and rss-ports, the interleaving
+// explorer on the planted races (caught and shrunk) and their locked versions (pass), and trace v2.
+import { describe, expect, it } from 'vitest';
+import { lockedPorts, lockedReuserps, racyPorts, racyReuserps } from '../adapters/fixtures/races.ts';
+import { reuserpsScheme } from '../properties/reuserps.ts';
+import { rssPortsScheme } from '../properties/rss-ports.ts';
+import { parseParallelTrace, renderColumns, traceOfHistory, type History } from './history.ts';
+import { linearize } from './linearize.ts';
+import { exploreInterleavings, failureOf } from './parallel.ts';
+import type { AnyScheme } from './scheme.ts';
+import { InputError } from './vocabulary.ts';
+
+const config = reuserpsScheme.config.parse({ cpus: 1, slotsPerCpu: 4 });
+const register = { op: 'register', listener: 0, uid: 1000, reuserps: true, cpus: [0], limit: 1 };
+const connect = (conn: number) => ({ op: 'connect', conn, cpu: 0, hash: 0 });
+const ok = { ok: true, listener: 0, local: true };
+const refused = { ok: false, error: 'refused' };
+
+/** Two connects to a listener of limit 1, with the given outcomes and event order. */
+const twoConnects = (a: unknown, b: unknown, events: History['events']): History => ({
+  prefix: [{ cmd: register, outcome: { ok: true } }],
+  branches: [[{ id: 0, branch: 0, cmd: connect(1), outcome: a }], [{ id: 1, branch: 1, cmd: connect(2), outcome: b }]],
+  events,
+});
+const overlapping: History['events'] = [{ call: 0 }, { call: 1 }, { ret: 1 }, { ret: 0 }];
+const oneThenOther: History['events'] = [{ call: 0 }, { ret: 0 }, { call: 1 }, { ret: 1 }];
+
+describe('linearize', () => {
+  it('accepts overlapping connects when either order explains them', () => {
+    // #1 was refused although it returned first: #0 took the slot first, in some order real time allows.
+    const verdict = linearize(reuserpsScheme.model, config, twoConnects(ok, refused, overlapping));
+    expect(verdict).toMatchObject({ ok: true, order: [0, 1] });
+  });
+
+  it('rejects what real time forbids: the later connect got the slot, the earlier one was refused', () => {
+    const verdict = linearize(reuserpsScheme.model, config, twoConnects(refused, ok, oneThenOther));
+    expect(verdict.ok).toBe(false);
+    if (verdict.ok) return;
+    expect(verdict.op).toBe(0);
+    expect(verdict.allowed).toEqual([ok]);
+  });
+
+  it('rejects two connects past a limit of 1 in any order, and marks the step with what the spec allows', () => {
+    const history = twoConnects(ok, ok, overlapping);
+    const verdict = linearize(reuserpsScheme.model, config, history);
+    expect(verdict.ok).toBe(false);
+    const failure = failureOf({ history, verdict })!;
+    expect(failure.message).toMatch(/cannot give \{"ok":true,"listener":0,"local":true\}; the spec allows \{"ok":false,"error":"refused"\}/);
+    expect(failure.message).toMatch(/^>> *\d .*#\d \{"op":"connect"/m);
+    expect(failure.index).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lets an unanswered command have taken effect, or not', () => {
+    const history: History = {
+      prefix: [{ cmd: register, outcome: { ok: true } }],
+      branches: [[{ id: 0, branch: 0, cmd: connect(1) }], [{ id: 1, branch: 1, cmd: connect(2), outcome: refused }]],
+      events: [{ call: 0 }, { call: 1 }, { ret: 1 }],
+    };
+    expect(linearize(reuserpsScheme.model, config, history).ok).toBe(true);
+    const taken = { ...history, branches: [history.branches[0], [{ ...history.branches[1][0], outcome: ok }]] };
+    expect(linearize(reuserpsScheme.model, config, taken).ok).toBe(true);
+  });
+
+  it('judges the prefix first', () => {
+    const history: History = { prefix: [{ cmd: register, outcome: { ok: false, error: 'table-full' } }], branches: [[], []], events: [] };
+    expect(linearize(reuserpsScheme.model, config, history)).toMatchObject({ ok: false, prefixStep: 0 });
+  });
+
+  it('refuses an impossible history, naming the event', () => {
+    const early = twoConnects(ok, refused, [{ call: 0 }, { ret: 1 }, { call: 1 }, { ret: 0 }]);
+    expect(() => linearize(reuserpsScheme.model, config, early)).toThrow(/events\[1\]\.ret: operation 1 returns before it is called/);
+    const sameBranch: History = { prefix: [], branches: [[{ id: 0, branch: 0, cmd: connect(1), outcome: refused }, { id: 1, branch: 0, cmd: connect(2), outcome: refused }]], events: [{ call: 0 }, { call: 1 }, { ret: 0 }, { ret: 1 }] };
+    expect(() => linearize(reuserpsScheme.model, config, sameBranch)).toThrow(InputError);
+  });
+
+  it('renders one column per branch', () => {
+    const text = renderColumns(twoConnects(ok, refused, overlapping), 1, 'here');
+    const lines = text.split('\n');
+    expect(lines[1]).toMatch(/branch 0 .*\| branch 1/);
+    expect(lines.find((l) => l.startsWith('>>'))).toMatch(/\| #1 \{"op":"connect","conn":2/);
+  });
+});
+
+describe('steerspec-trace/2', () => {
+  const schemes = new Map<string, AnyScheme>([['reuserps', reuserpsScheme]]);
+  it('round-trips a history, and names the field of a bad one', () => {
+    const history = twoConnects(ok, refused, overlapping);
+    const text = JSON.stringify(traceOfHistory('reuserps', config, history, { property: 'linearizability' }));
+    expect(parseParallelTrace(text, 'x.json', schemes).history).toEqual(history);
+    const bad = JSON.parse(text);
+    bad.branches[1][0].observed = { ok: 'yes' };
+    expect(() => parseParallelTrace(JSON.stringify(bad), 'x.json', schemes)).toThrow(/x\.json: branches\[1\]\[0\]\.observed/);
+  });
+});
+
+describe('interleavings of async JavaScript, under fast-check’s scheduler', () => {
+  it.each([
+    ['SO_REUSERPS, limit check and load increment split by an await', reuserpsScheme, racyReuserps, /"op":"connect"/],
+    ['a port allocator that reads a free port, then marks it', rssPortsScheme, racyPorts, /"op":"allocate"/],
+  ] as const)('catches %s and shrinks it to 3 commands', async (_name, scheme, make, op) => {
+    const result = await exploreInterleavings({ scheme, make, branches: 2, runs: 100, seed: 7 });
+    expect(result.failed).toBe(true);
+    // A prefix that sets up the resource, and one command in each branch: the fewest a race can take.
+    expect(result.counterexample!.length).toBe(3);
+    expect(result.counterexample!.failure.message).toMatch(op);
+  });
+
+  it.each([
+    ['SO_REUSERPS', reuserpsScheme, lockedReuserps],
+    ['the port allocator', rssPortsScheme, lockedPorts],
+  ] as const)('passes %s with the race closed by a lock', async (_name, scheme, make) => {
+    const result = await exploreInterleavings({ scheme, make, branches: 3, runs: 30, seed: 7 });
+    expect(result).toEqual({ failed: false, runs: 30 });
+  });
+});

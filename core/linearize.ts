@@ -1,0 +1,110 @@
+// Linearizability of a concurrent history against a scheme's set-valued relation (core/relation.ts).
+// A history is accepted iff some total order of its operations, consistent with each branch's own order
+// and with real time (an operation that returned before another was called comes first), makes every
+// observed outcome allowed. The search is Wing & Gong's, with Lowe's cache as Porcupine does it: depth
+// first, always linearizing next an operation that is *minimal* (no operation still to linearize returned
+// before it was called), backtracking when the relation rejects its outcome, and never visiting twice a
+// (set of operations linearized, canonical key of the model state set) pair.
+//
+// Cost. One branch has at most one request outstanding, so its operations are totally ordered in real
+// time and the linearized set is always a prefix of each branch: a vector of N counts, not a bitset over
+// all operations. There are at most prod(len_b + 1) such vectors (9^3 = 729 for 3 branches of 8), times
+// the distinct state sets that reach each; every visit costs one copy of the state set and one `observe`.
+// The worst case is still exponential in the number of branches (PSPACE-hard in general, Gibbons &
+// Korach), but not in the number of commands per branch.
+import { raw } from './journal.ts';
+import { allowedOutcomes, initialStates, observe, type Branch, type Model } from './relation.ts';
+import { timelineOf, type History, type Operation } from './history.ts';
+import { canonical, show } from './vocabulary.ts';
+
+export type Linearization =
+  | { ok: true; order: number[]; visited: number }
+  | {
+      ok: false;
+      /** The prefix step whose outcome no state allows (the branches were not searched). */
+      prefixStep?: number;
+      /** The operation marked as the one no linearization gets past, and the outcomes the spec allows there. */
+      op?: number;
+      allowed: unknown[];
+      /** The longest order of operations found that the relation allows. */
+      longest: number[];
+      why: string;
+      visited: number;
+    };
+
+const copy = <S>(set: readonly Branch<S>[]): Branch<S>[] => set.map((b) => ({ ...b, state: structuredClone(raw(b.state)) }));
+const keyOf = (set: readonly Branch<unknown>[]): string => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort().join('\n');
+
+/** How many outcomes of an unanswered operation are tried (it may have taken effect with any of them). */
+const UNANSWERED_OUTCOMES = 16;
+
+export function linearize<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, config: C, history: History): Linearization {
+  const { callAt, retAt } = timelineOf(history);
+  let set: Branch<S>[] = initialStates(model, config);
+  for (let i = 0; i < history.prefix.length; i++) {
+    const { cmd, outcome } = history.prefix[i];
+    if (outcome === undefined) break;
+    const moves = observe(model, copy(set), cmd as Cmd, outcome as Out);
+    if (moves.length === 0) {
+      const allowed = allowedOutcomes(model, set, cmd as Cmd, 4);
+      return { ok: false, prefixStep: i, allowed, longest: [], why: `prefix step ${i}: outcome ${show(outcome)} is not allowed`, visited: 0 };
+    }
+    set = moves.map((m) => m.after);
+  }
+
+  const branches = history.branches;
+  const total = branches.reduce((n, b) => n + b.length, 0);
+  const counts = branches.map(() => 0);
+  const order: number[] = [];
+  const seen = new Set<string>();
+  let visited = 0;
+  // The deepest point reached, for the report: the order that got there, its state set, the operations tried there.
+  let deepest = { order: [] as number[], set, tried: [] as Operation[] };
+
+  const returnOf = (op: Operation) => retAt.get(op.id) ?? Infinity;
+  /** Operations that may come next: each branch's first not yet linearized, if nothing else still to go returned before it was called. */
+  const minimal = (): Operation[] => {
+    const heads = branches.map((b, i) => b[counts[i]]).filter((op): op is Operation => op !== undefined);
+    return heads.filter((op) => heads.every((other) => other === op || returnOf(other) > callAt.get(op.id)!));
+  };
+
+  const search = (current: Branch<S>[]): boolean => {
+    if (order.length === total) return true;
+    const key = `${counts.join(',')}|${keyOf(current)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    visited++;
+    const candidates = minimal();
+    if (order.length > deepest.order.length || deepest.tried.length === 0) deepest = { order: [...order], set: current, tried: candidates };
+    for (const op of candidates) {
+      for (const next of successors(op, current)) {
+        counts[op.branch]++;
+        order.push(op.id);
+        if (search(next)) return true;
+        order.pop();
+        counts[op.branch]--;
+      }
+    }
+    return false;
+  };
+
+  /** The state sets after linearizing `op` here: none if its outcome is not allowed. */
+  const successors = (op: Operation, current: Branch<S>[]): Branch<S>[][] => {
+    if (op.outcome !== undefined) {
+      const moves = observe(model, copy(current), op.cmd as Cmd, op.outcome as Out);
+      return moves.length === 0 ? [] : [moves.map((m) => m.after)];
+    }
+    // Unanswered (Knossos's :info): it took effect with some allowed outcome, or not at all.
+    const taking = allowedOutcomes(model, current, op.cmd as Cmd, UNANSWERED_OUTCOMES).map((o) => observe(model, copy(current), op.cmd as Cmd, o).map((m) => m.after));
+    return [...taking.filter((s) => s.length > 0), current];
+  };
+
+  if (search(set)) return { ok: true, order, visited };
+  // The operation to blame: the earliest-called one the deepest linearization could not take.
+  const stuck = [...deepest.tried].sort((a, b) => callAt.get(a.id)! - callAt.get(b.id)!)[0];
+  const allowed = stuck ? allowedOutcomes(model, deepest.set, stuck.cmd as Cmd, 4) : [];
+  const why = stuck
+    ? `no order of the branches' commands allows every outcome: after the longest one that does (${deepest.order.map((id) => `#${id}`).join(' ') || 'the prefix alone'}), #${stuck.id} ${show(stuck.cmd)} cannot give ${show(stuck.outcome)}${deepest.tried.length > 1 ? ` and no other pending command can go next (${deepest.tried.filter((o) => o !== stuck).map((o) => `#${o.id}`).join(', ')})` : ''}`
+    : 'no order of the branches’ commands allows every outcome';
+  return { ok: false, op: stuck?.id, allowed, longest: deepest.order, why, visited };
+}
