@@ -86,7 +86,7 @@ export function renderColumns(history: History, mark?: number, note?: string): s
   });
   for (const op of byId.values()) if (op.outcome === undefined && history.events.some((e) => 'call' in e && e.call === op.id)) rows.push({ op, text: `#${op.id} → (no reply)`, flag: '  ' });
   const width = Math.max(10, ...rows.map((r) => r.text.length));
-  lines.push(`     ${history.branches.map((_, b) => `branch ${b}`.padEnd(width)).join(' | ')}`);
+  lines.push(`     ${history.branches.map((_, b) => `branch ${b}`.padEnd(width)).join(' | ')}`.trimEnd());
   rows.forEach((r, i) => lines.push(`${r.flag}${String(i).padStart(2)} ${history.branches.map((_, b) => (b === r.op.branch ? r.text : '').padEnd(width)).join(' | ')}`.trimEnd()));
   if (mark !== undefined && note) lines.push(`  >> #${mark}: ${note}`);
   return lines.join('\n');

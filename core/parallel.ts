@@ -6,7 +6,7 @@
 // picks the order its awaits resume in, deterministically, and shrinks that order with the commands.
 import fc from 'fast-check';
 import type { CampaignResult, PropertyResult } from './campaign.ts';
-import { renderColumns, traceOfHistory, type History, type Operation, type ParallelTrace } from './history.ts';
+import { renderColumns, traceOfHistory, type History, type LoadedParallelTrace, type Operation, type ParallelTrace } from './history.ts';
 import { linearize, type Linearization } from './linearize.ts';
 import { AdapterFault, type Failure } from './runner.ts';
 import { withoutHash, type AnyScheme, type Capabilities, type Implementation, type ParallelRun } from './scheme.ts';
@@ -135,7 +135,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
   };
   type Made = ParallelResult & { config: unknown };
   const found = (r: Made, failure: Failure, path?: string) =>
-    traceOfHistory(scheme.name, r.config, r.history, { property: failure.property, seed, ...(path ? { path } : {}), message: failure.message });
+    traceOfHistory(scheme.name, r.config, r.history, { property: failure.property, seed, ...(path ? { path } : {}), message: failure.message.split('\n')[0] });
 
   let capabilities: Capabilities;
   try {
@@ -250,6 +250,29 @@ async function probe(scheme: AnyScheme, subject: Subject, branches: number, seed
     }
   }
   throw declined!;
+}
+
+/** Replays a saved concurrent history's commands on a subject, in parallel again: a new history, checked. */
+export async function replayHistory(trace: LoadedParallelTrace, subject: Subject): Promise<ParallelResult> {
+  const instance = await subject.start(trace.scheme, trace.config);
+  if (!instance.capabilities.concurrent) {
+    throw new Unsupported('unsupported-config', 'the subject does not declare "concurrent": true, so a parallel history cannot be replayed on it');
+  }
+  const strip = (cmds: unknown[]) => (instance.capabilities.hash ? cmds : cmds.map(withoutHash));
+  const run = { config: trace.config, prefix: strip(trace.history.prefix.map((s) => s.cmd)), branches: trace.history.branches.map((b) => strip(b.map((op) => op.cmd))) };
+  return runParallel(trace.scheme, trace.config, run, instance);
+}
+
+/** Judges a saved concurrent history again, as it was observed, running nothing. */
+export function judgeHistory(trace: LoadedParallelTrace): ParallelResult {
+  return { history: trace.history, verdict: linearize(trace.scheme.model, trace.config, trace.history) };
+}
+
+/** The commands of a history in invocation order, with what each answered: how replay and judge list its steps. */
+export function stepsOf(history: History): { cmd: unknown; outcome?: unknown }[] {
+  const byId = new Map(history.branches.flat().map((op) => [op.id, op]));
+  const calls = history.events.flatMap((e) => ('call' in e ? [byId.get(e.call)!] : []));
+  return [...history.prefix, ...calls].map(({ cmd, outcome }) => (outcome === undefined ? { cmd } : { cmd, outcome }));
 }
 
 // ---- interleavings of async JavaScript, under fast-check's scheduler ----

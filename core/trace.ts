@@ -44,7 +44,7 @@ export interface LoadedTrace {
 }
 
 const envelope = z.strictObject({
-  format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}"` }),
+  format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}" and "steerspec-trace/2"` }),
   scheme: z.string(),
   config: z.record(z.string(), z.unknown()).default({}),
   steps: z.array(z.strictObject({ cmd: z.unknown(), expect: z.unknown().optional(), observed: z.unknown().optional() })),
