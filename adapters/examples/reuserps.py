@@ -8,9 +8,11 @@ With --threads it speaks the concurrent protocol (docs/concurrency.md): a thread
 around the state; check it with  npx steerspec check --scheme reuserps --parallel 2 --exec "... --threads".
 """
 import json
+import os
 import queue
 import sys
 import threading
+import traceback
 
 # Held while a command reads or changes the state: commands of different branches never interleave.
 STATE_LOCK = threading.Lock()
@@ -134,9 +136,10 @@ class Reuserps:
         if target is None:
             return fail("refused")
         lid, local = target
+        waiting = self.listeners[lid]["queue"]
         # the limit was checked in pick; the load grows with the connection added next
         self.conns[cid] = {"listener": lid, "cpu": cpu, "hash": cmd.get("hash"), "accepted": False}
-        self.listeners[lid]["queue"].append(cid)
+        waiting.append(cid)
         return {"ok": True, "listener": lid, "local": local}
 
     def accept(self, cmd):
@@ -191,7 +194,12 @@ def main():
             cmd = requests.get()
             tag = cmd.pop("id")
             del cmd["branch"]
-            reply, _ = serve(current[0], cmd)
+            try:
+                reply, _ = serve(current[0], cmd)
+            except Exception:
+                # A thread that dies leaves its branch unanswered: end the whole program, loudly.
+                traceback.print_exc()
+                os._exit(3)
             write(dict(reply, id=tag))
 
     for line in sys.stdin:
