@@ -12,10 +12,10 @@
 // the distinct state sets that reach each; every visit costs one copy of the state set and one `observe`.
 // The worst case is still exponential in the number of branches (PSPACE-hard in general, Gibbons &
 // Korach), but not in the number of commands per branch.
-import { raw } from './journal.ts';
+import { Journal, raw } from './journal.ts';
 import { allowedOutcomes, initialStates, observe, type Branch, type Model } from './relation.ts';
 import { timelineOf, type History, type Operation } from './history.ts';
-import { canonical, show } from './vocabulary.ts';
+import { canonical, sameValue, show } from './vocabulary.ts';
 
 export type Linearization =
   | { ok: true; order: number[]; visited: number }
@@ -34,6 +34,42 @@ export type Linearization =
 
 const copy = <S>(set: readonly Branch<S>[]): Branch<S>[] => set.map((b) => ({ ...b, state: structuredClone(raw(b.state)) }));
 const keyOf = (set: readonly Branch<unknown>[]): string => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort().join('\n');
+
+const OPEN = Symbol('a choice with several options');
+const journals = new WeakMap<object, Journal>();
+
+/**
+ * `observe` for the common step that leaves the model no choice. A search tries every candidate from
+ * the same state set, which must stay as it was: the step runs on a journaled draft of each state and is
+ * undone, and only a state that gives the observed outcome is copied. Undefined as soon as a choice has
+ * several options: then `observe` decides, on a copy.
+ */
+function advance<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Branch<S>[] | undefined {
+  const next: Branch<S>[] = [];
+  for (const branch of set) {
+    const root = raw(branch.state) as S & object;
+    let journal = journals.get(root);
+    if (!journal) journals.set(root, (journal = new Journal()));
+    let state: S | undefined;
+    try {
+      const produced = model.step(journal.draft(root), cmd, (_what, options) => {
+        if (options.length !== 1) throw OPEN;
+        return options[0];
+      });
+      if (sameValue(produced, outcome)) state = structuredClone(root);
+    } catch (e) {
+      if (e === OPEN) return undefined;
+      throw e;
+    } finally {
+      journal.undo();
+    }
+    if (state !== undefined) next.push({ ...branch, state });
+  }
+  // As `observe` does: states one origin reaches twice are one member of the set.
+  if (new Set(next.map((b) => b.origin)).size === next.length) return next;
+  const distinct = new Map(next.map((b) => [`${b.origin}:${canonical(b.state)}`, b]));
+  return [...distinct.values()];
+}
 
 /** How many outcomes of an unanswered operation are tried (it may have taken effect with any of them). */
 const UNANSWERED_OUTCOMES = 16;
@@ -91,8 +127,8 @@ export function linearize<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, config: 
   /** The state sets after linearizing `op` here: none if its outcome is not allowed. */
   const successors = (op: Operation, current: Branch<S>[]): Branch<S>[][] => {
     if (op.outcome !== undefined) {
-      const moves = observe(model, copy(current), op.cmd as Cmd, op.outcome as Out);
-      return moves.length === 0 ? [] : [moves.map((m) => m.after)];
+      const next = advance(model, current, op.cmd as Cmd, op.outcome as Out) ?? observe(model, copy(current), op.cmd as Cmd, op.outcome as Out).map((m) => m.after);
+      return next.length === 0 ? [] : [next];
     }
     // Unanswered (Knossos's :info): it took effect with some allowed outcome, or not at all.
     const taking = allowedOutcomes(model, current, op.cmd as Cmd, UNANSWERED_OUTCOMES).map((o) => observe(model, copy(current), op.cmd as Cmd, o).map((m) => m.after));
