@@ -54,6 +54,14 @@ describe('check --parallel through the process adapter', () => {
     expect(differing.map((i) => b[i].trim())).toEqual([expect.stringMatching(/^STATE_LOCK = .*nullcontext/), expect.stringMatching(/sleep/)]);
   });
 
+  it('refuses bad usage: a branch count outside 2..8, or --property with --parallel (exit 2)', async () => {
+    for (const args of [['--parallel', '1'], ['--parallel', '9'], ['--parallel', '2', '--property', 'limits']]) {
+      const { code, out } = await runCli(['check', '--scheme', 'reuserps', ...args, '--runs', '1', '--traces', scratchDir()]);
+      expect(code, out).toBe(2);
+      expect(out).toMatch(/--parallel/);
+    }
+  });
+
   it('skips a subject that does not declare concurrent: exit 3, never a pass', async () => {
     const { code, out } = await runCli(['check', '--scheme', 'reuserps', '--parallel', '2', '--exec', 'python3 adapters/examples/reuserps.py', '--runs', '5', '--traces', scratchDir()]);
     expect(code, out).toBe(3);

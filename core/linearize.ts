@@ -10,8 +10,8 @@
 // time and the linearized set is always a prefix of each branch: a vector of N counts, not a bitset over
 // all operations. There are at most prod(len_b + 1) such vectors (9^3 = 729 for 3 branches of 8), times
 // the distinct state sets that reach each; every visit costs one copy of the state set and one `observe`.
-// The worst case is still exponential in the number of branches (PSPACE-hard in general, Gibbons &
-// Korach), but not in the number of commands per branch.
+// The worst case is still exponential in the number of branches (checking linearizability is NP-complete,
+// Gibbons & Korach 1997), but not in the number of commands per branch. docs/concurrency.md has the rest.
 import { Journal, raw } from './journal.ts';
 import { allowedOutcomes, initialStates, observe, type Branch, type Model } from './relation.ts';
 import { timelineOf, type History, type Operation } from './history.ts';
