@@ -4,7 +4,7 @@
 // observed outcome allowed. The search is Wing & Gong's, with Lowe's cache as Porcupine does it: depth
 // first, always linearizing next an operation that is *minimal* (no operation still to linearize returned
 // before it was called), backtracking when the relation rejects its outcome, and never visiting twice a
-// (set of operations linearized, canonical key of the model state set) pair.
+// (set of operations linearized, key of the model state set) pair.
 //
 // Cost. One branch has at most one request outstanding, so its operations are totally ordered in real
 // time and the linearized set is always a prefix of each branch: a vector of N counts, not a bitset over
@@ -15,7 +15,7 @@
 import { Journal, raw } from './journal.ts';
 import { allowedOutcomes, initialStates, observe, type Branch, type Model } from './relation.ts';
 import { timelineOf, type History, type Operation } from './history.ts';
-import { canonical, sameValue, show } from './vocabulary.ts';
+import { sameValue, show } from './vocabulary.ts';
 
 export type Linearization =
   | { ok: true; order: number[]; visited: number }
@@ -33,7 +33,11 @@ export type Linearization =
     };
 
 const copy = <S>(set: readonly Branch<S>[]): Branch<S>[] => set.map((b) => ({ ...b, state: structuredClone(raw(b.state)) }));
-const keyOf = (set: readonly Branch<unknown>[]): string => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort().join('\n');
+// The memo key of a state set: its members' JSON with their origins, sorted. Plain JSON, not canonical:
+// equal text is always an equal state, so the key is sound; a state written in another key order only
+// misses a cache hit. A set made by `advance` carries its key, computed from the text it was copied with.
+const keys = new WeakMap<readonly Branch<unknown>[], string>();
+const keyOf = (set: readonly Branch<unknown>[]): string => keys.get(set) ?? set.map((b) => `${b.origin}:${JSON.stringify(raw(b.state))}`).sort().join('\n');
 
 const OPEN = Symbol('a choice with several options');
 const journals = new WeakMap<object, Journal>();
@@ -45,30 +49,31 @@ const journals = new WeakMap<object, Journal>();
  * several options: then `observe` decides, on a copy.
  */
 function advance<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Branch<S>[] | undefined {
-  const next: Branch<S>[] = [];
+  const next = new Map<string, Branch<S>>();
   for (const branch of set) {
     const root = raw(branch.state) as S & object;
     let journal = journals.get(root);
     if (!journal) journals.set(root, (journal = new Journal()));
-    let state: S | undefined;
     try {
       const produced = model.step(journal.draft(root), cmd, (_what, options) => {
         if (options.length !== 1) throw OPEN;
         return options[0];
       });
-      if (sameValue(produced, outcome)) state = structuredClone(root);
+      if (sameValue(produced, outcome)) {
+        // One pass gives the copy and its memo key; states one origin reaches twice are one member, as in `observe`.
+        const text = `${branch.origin}:${JSON.stringify(root)}`;
+        if (!next.has(text)) next.set(text, { ...branch, state: JSON.parse(text.slice(text.indexOf(':') + 1)) });
+      }
     } catch (e) {
       if (e === OPEN) return undefined;
       throw e;
     } finally {
       journal.undo();
     }
-    if (state !== undefined) next.push({ ...branch, state });
   }
-  // As `observe` does: states one origin reaches twice are one member of the set.
-  if (new Set(next.map((b) => b.origin)).size === next.length) return next;
-  const distinct = new Map(next.map((b) => [`${b.origin}:${canonical(b.state)}`, b]));
-  return [...distinct.values()];
+  const members = [...next.values()];
+  keys.set(members, [...next.keys()].sort().join('\n'));
+  return members;
 }
 
 /** How many outcomes of an unanswered operation are tried (it may have taken effect with any of them). */
