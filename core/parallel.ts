@@ -173,9 +173,12 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
   let stoppedBy: string | undefined;
   let declined = 0;
   let index = 0;
+  let generated = 0;
   let shrinkFaults = 0;
   const details = await fc.check(
     fc.asyncProperty(parallelRunsOf(scheme, options.branches), async (run) => {
+      // fast-check's path to a run before shrinking is its position among the runs generated.
+      const position = first === undefined ? generated++ : -1;
       if (internal || fault || stoppedBy) return true;
       if (options.stopped?.()) {
         stoppedBy = 'interrupted';
@@ -197,7 +200,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
           const failure = failureOf(result);
           if (failure) {
             // Saved the moment it is found, before shrinking can fail.
-            if (!first) first = { result, failure, trace: keep(found(result, failure, options.path ?? String(index - 1))) };
+            if (!first) first = { result, failure, trace: keep(found(result, failure, options.path ?? String(position))) };
             last = { result, failure };
             return false;
           }
