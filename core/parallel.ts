@@ -186,13 +186,14 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       }
       const shrinking = first !== undefined;
       try {
-        for (let attempt = 0; attempt < (shrinking ? SHRINK_ATTEMPTS : 1); attempt++) {
+        // A race need not show every time: a candidate while shrinking, or the one run --path names, gets several attempts.
+        for (let attempt = 0; attempt < (shrinking || options.path ? SHRINK_ATTEMPTS : 1); attempt++) {
           const result = await make(run);
           if (!result) {
             declined++;
             return true;
           }
-          if (!shrinking) {
+          if (!shrinking && attempt === 0) {
             campaign.runs++;
             campaign.steps += commandCount(result.history);
             options.onProgress?.(++index, options.runs);
