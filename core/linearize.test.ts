@@ -1,11 +1,13 @@
 // The linearizability checker on hand-built histories of SO_REUSERPS and rss-ports, the interleaving
 // explorer on the planted races (caught and shrunk) and their locked versions (pass), and trace v2.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lockedPorts, lockedReuserps, racyPorts, racyReuserps } from '../adapters/fixtures/races.ts';
 import { reuserpsScheme } from '../properties/reuserps.ts';
 import { rssPortsScheme } from '../properties/rss-ports.ts';
 import { parseParallelTrace, renderColumns, traceOfHistory, type History } from './history.ts';
 import { linearize } from './linearize.ts';
+import { initialStates, observe } from './relation.ts';
 import { exploreInterleavings, failureOf } from './parallel.ts';
 import type { AnyScheme } from './scheme.ts';
 import { InputError } from './vocabulary.ts';
@@ -122,5 +124,73 @@ describe('every scheme under --parallel', () => {
     const scheme = schemes.get(name)!;
     const result = await exploreInterleavings({ scheme, make: (config) => scheme.implementation(config), branches: 3, runs: 10, seed: 11 });
     expect(result.counterexample?.failure.message).toBeUndefined();
+  });
+});
+
+describe('linearize agrees with brute force', () => {
+  // Every order of the commands that keeps each branch's order and real time, each judged sequentially:
+  // the definition itself, on histories small enough to enumerate.
+  const bruteForce = (history: History): boolean => {
+    const ops = history.branches.flat();
+    const callAt = new Map(history.events.flatMap((e, i) => ('call' in e ? [[e.call, i] as const] : [])));
+    const retAt = new Map(history.events.flatMap((e, i) => ('ret' in e ? [[e.ret, i] as const] : [])));
+    const orders = (left: typeof ops): (typeof ops)[] =>
+      left.length === 0
+        ? [[]]
+        : left
+            .filter((op) => left.every((other) => other === op || (retAt.get(other.id) ?? Infinity) > callAt.get(op.id)!))
+            .flatMap((op) => orders(left.filter((o) => o !== op)).map((rest) => [op, ...rest]));
+    return orders(ops).some((order) => {
+      const model = reuserpsScheme.model as AnyScheme['model'];
+      let set = initialStates(model, config);
+      for (const step of [...history.prefix, ...order]) {
+        set = observe(model, set, step.cmd, step.outcome).map((m) => m.after);
+        if (set.length === 0) return false;
+      }
+      return true;
+    });
+  };
+  // Each command with an outcome it can give in some state, so that both verdicts come up.
+  const command = fc.oneof(
+    fc.record({ cmd: fc.integer({ min: 1, max: 9 }).map((conn) => connect(conn)), outcome: fc.constantFrom(ok, refused, { ok: true, listener: 1, local: true }) }),
+    fc.record({ cmd: fc.constant({ op: 'deregister', listener: 0 }), outcome: fc.constantFrom({ ok: true, migrated: [], reset: [] }, { ok: false, error: 'unknown-listener' }) }),
+    fc.record({ cmd: fc.constant({ op: 'accept', listener: 1 }), outcome: fc.constantFrom({ ok: true, conn: null }, { ok: false, error: 'unknown-listener' }) }),
+  );
+  const histories = fc
+    .record({
+      second: fc.boolean(),
+      branches: fc.array(fc.array(command, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 3 }),
+      order: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+    })
+    .map(({ second, branches, order }): History => {
+      // A random valid event order: at each step some branch calls its next command or returns its current one.
+      const ops = branches.map((b, bi) => b.map((s, k) => ({ id: bi * 10 + k, branch: bi, cmd: s.cmd, outcome: s.outcome })));
+      const next = ops.map(() => 0);
+      const open = ops.map(() => false);
+      const events: History['events'] = [];
+      for (let i = 0; events.length < ops.flat().length * 2; i++) {
+        const live = ops.map((_, b) => b).filter((b) => open[b] || next[b] < ops[b].length);
+        const b = live[(order[i % order.length] + i) % live.length];
+        const op = ops[b][next[b]];
+        events.push(open[b] ? { ret: op.id } : { call: op.id });
+        if (open[b]) next[b]++;
+        open[b] = !open[b];
+      }
+      const prefix = [{ cmd: register, outcome: { ok: true } }, ...(second ? [{ cmd: { ...register, listener: 1, limit: 2 }, outcome: { ok: true } }] : [])];
+      return { prefix, branches: ops, events };
+    });
+  it('on random small SO_REUSERPS histories, accepted and rejected', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(histories, (history) => {
+        const expected = bruteForce(history);
+        if (expected) accepted++;
+        expect(linearize(reuserpsScheme.model, config, history).ok).toBe(expected);
+      }),
+      { numRuns: 200, seed: 5 },
+    );
+    // Both verdicts are exercised, or the comparison says little.
+    expect(accepted).toBeGreaterThan(10);
+    expect(accepted).toBeLessThan(190);
   });
 });
