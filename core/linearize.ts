@@ -35,40 +35,37 @@ export type Linearization =
 const copy = <S>(set: readonly Branch<S>[]): Branch<S>[] => set.map((b) => ({ ...b, state: structuredClone(raw(b.state)) }));
 // The memo key of a state set: its members' JSON with their origins, sorted. Plain JSON, not canonical:
 // equal text is always an equal state, so the key is sound; a state written in another key order only
-// misses a cache hit. A set made by `advance` carries its key, computed from the text it was copied with.
+// misses a cache hit. A set made by `advance` carries its key, computed as it was made.
 const keys = new WeakMap<readonly Branch<unknown>[], string>();
 const keyOf = (set: readonly Branch<unknown>[]): string => keys.get(set) ?? set.map((b) => `${b.origin}:${JSON.stringify(raw(b.state))}`).sort().join('\n');
 
 const OPEN = Symbol('a choice with several options');
-const journals = new WeakMap<object, Journal>();
 
 /**
- * `observe` for the common step that leaves the model no choice. A search tries every candidate from
- * the same state set, which must stay as it was: the step runs on a journaled draft of each state and is
- * undone, and only a state that gives the observed outcome is copied. Undefined as soon as a choice has
- * several options: then `observe` decides, on a copy.
+ * `observe` for the common step that leaves the model no choice, in place: each state of `set` is
+ * stepped through a draft of `journal` (the search's journal for this depth), which the search undoes
+ * when it backtracks, so a state is never copied. States that do not give the outcome are dropped (and
+ * restored by the same undo). Undefined, with everything undone, as soon as a choice has several
+ * options: then `observe` decides, on a copy.
  */
-function advance<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Branch<S>[] | undefined {
+function advance<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out, journal: Journal): Branch<S>[] | undefined {
   const next = new Map<string, Branch<S>>();
   for (const branch of set) {
     const root = raw(branch.state) as S & object;
-    let journal = journals.get(root);
-    if (!journal) journals.set(root, (journal = new Journal()));
     try {
       const produced = model.step(journal.draft(root), cmd, (_what, options) => {
         if (options.length !== 1) throw OPEN;
         return options[0];
       });
+      // The text is the memo key's part; states one origin reaches twice are one member, as in `observe`.
       if (sameValue(produced, outcome)) {
-        // One pass gives the copy and its memo key; states one origin reaches twice are one member, as in `observe`.
         const text = `${branch.origin}:${JSON.stringify(root)}`;
-        if (!next.has(text)) next.set(text, { ...branch, state: JSON.parse(text.slice(text.indexOf(':') + 1)) });
+        if (!next.has(text)) next.set(text, branch.state === root ? branch : { ...branch, state: root });
       }
     } catch (e) {
+      journal.undo();
       if (e === OPEN) return undefined;
       throw e;
-    } finally {
-      journal.undo();
     }
   }
   const members = [...next.values()];
@@ -101,6 +98,8 @@ export function linearize<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, config: 
   let visited = 0;
   // The deepest point reached, for the report: the order that got there, its state set, the operations tried there.
   let deepest = { order: [] as number[], set, tried: [] as Operation[] };
+  // One journal per depth: what linearizing the operation at that depth wrote, undone on backtracking.
+  const journals: Journal[] = [];
 
   const returnOf = (op: Operation) => retAt.get(op.id) ?? Infinity;
   /** Operations that may come next: each branch's first not yet linearized, if nothing else still to go returned before it was called. */
@@ -116,23 +115,26 @@ export function linearize<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, config: 
     seen.add(key);
     visited++;
     const candidates = minimal();
-    if (order.length > deepest.order.length || deepest.tried.length === 0) deepest = { order: [...order], set: current, tried: candidates };
+    // A copy: the states are changed in place as the search goes on.
+    if (order.length > deepest.order.length || deepest.tried.length === 0) deepest = { order: [...order], set: copy(current), tried: candidates };
+    const journal = (journals[order.length] ??= new Journal());
     for (const op of candidates) {
-      for (const next of successors(op, current)) {
+      for (const next of successors(op, current, journal)) {
         counts[op.branch]++;
         order.push(op.id);
         if (search(next)) return true;
         order.pop();
         counts[op.branch]--;
       }
+      journal.undo();
     }
     return false;
   };
 
   /** The state sets after linearizing `op` here: none if its outcome is not allowed. */
-  const successors = (op: Operation, current: Branch<S>[]): Branch<S>[][] => {
+  const successors = (op: Operation, current: Branch<S>[], journal: Journal): Branch<S>[][] => {
     if (op.outcome !== undefined) {
-      const next = advance(model, current, op.cmd as Cmd, op.outcome as Out) ?? observe(model, copy(current), op.cmd as Cmd, op.outcome as Out).map((m) => m.after);
+      const next = advance(model, current, op.cmd as Cmd, op.outcome as Out, journal) ?? observe(model, copy(current), op.cmd as Cmd, op.outcome as Out).map((m) => m.after);
       return next.length === 0 ? [] : [next];
     }
     // Unanswered (Knossos's :info): it took effect with some allowed outcome, or not at all.
