@@ -9,7 +9,8 @@
 // Cost. One branch has at most one request outstanding, so its operations are totally ordered in real
 // time and the linearized set is always a prefix of each branch: a vector of N counts, not a bitset over
 // all operations. There are at most prod(len_b + 1) such vectors (9^3 = 729 for 3 branches of 8), times
-// the distinct state sets that reach each; every visit costs one copy of the state set and one `observe`.
+// the distinct state sets that reach each; every visit costs, per candidate, one model step per state, in
+// place and undone on backtracking.
 // The worst case is still exponential in the number of branches (checking linearizability is NP-complete,
 // Gibbons & Korach 1997), but not in the number of commands per branch. docs/concurrency.md has the rest.
 import { Journal, raw } from './journal.ts';
