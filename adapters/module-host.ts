@@ -1,8 +1,9 @@
 // The host of a module adapter: it loads a module exporting
 //   create(scheme: string, config: object) => { apply(command) => outcome, snapshot?() => state,
-//                                                capabilities?: { hash?: boolean } } | null
+//                                                capabilities?: { hash?: boolean, concurrent?: boolean } } | null
 // and serves it as a steerspec/1 program. `create` returning null declines the scheme; `apply` may return
-// a promise. Whatever the module does (hangs, throws, calls process.exit, prints), it happens in this
+// a promise. With `concurrent`, a parallel request (one with an `id`) is handed to `apply` at once, before
+// earlier ones have resolved, and its reply carries the same `id` (docs/concurrency.md). Whatever the module does (hangs, throws, calls process.exit, prints), it happens in this
 // process: the oracle sees a timeout or a crash, never its own exit code changed. The module's own
 // console output goes to stderr, so it cannot corrupt the protocol on stdout.
 import { createInterface } from 'node:readline';
@@ -11,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 interface Implementation {
   apply(cmd: unknown): unknown;
   snapshot?(): unknown;
-  capabilities?: { hash?: boolean };
+  capabilities?: { hash?: boolean; concurrent?: boolean };
 }
 type Create = (scheme: string, config: unknown) => Implementation | null | undefined | Promise<Implementation | null | undefined>;
 
@@ -53,13 +54,25 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
     }
     if (typeof made.apply !== 'function') die(`create(${JSON.stringify(request.scheme)}, …) returned an object without apply()`);
     current = made;
-    send({ ok: true, capabilities: { hash: made.capabilities?.hash ?? true, snapshot: typeof made.snapshot === 'function' } });
+    const concurrent = made.capabilities?.concurrent === true ? { concurrent: true } : {};
+    send({ ok: true, capabilities: { hash: made.capabilities?.hash ?? true, snapshot: typeof made.snapshot === 'function', ...concurrent } });
   } else if (request.op === 'snapshot') {
     try {
       send(await current!.snapshot!());
     } catch (e) {
       die(`snapshot() threw: ${(e as Error).message}`);
     }
+  } else if ('id' in request) {
+    // A parallel request: not awaited here, so the next line (another branch's) is read meanwhile.
+    const { id, branch: _branch, ...cmd } = request as { id: number; branch: number; op: string };
+    const made = current!;
+    void (async () => {
+      try {
+        send({ ...((await made.apply(cmd)) as object), id });
+      } catch (e) {
+        die(`apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
   } else {
     try {
       send(await current!.apply(request));

@@ -13,7 +13,7 @@ import { show } from '../core/vocabulary.ts';
 export const PROTOCOL = 'steerspec/1';
 
 const initReply = z.union([
-  z.strictObject({ ok: z.literal(true), capabilities: z.strictObject({ hash: z.boolean(), snapshot: z.boolean() }) }),
+  z.strictObject({ ok: z.literal(true), capabilities: z.strictObject({ hash: z.boolean(), snapshot: z.boolean(), concurrent: z.boolean().optional() }) }),
   z.strictObject({ ok: z.literal(false), error: z.enum(['unsupported-scheme', 'unsupported-config']), message: z.string().optional() }),
 ]);
 
@@ -61,6 +61,8 @@ class Connection {
   private buffered = '';
   private readonly lines: string[] = [];
   private waiting?: (line: string | Error) => void;
+  /** Parallel requests awaiting their reply, by `id` (docs/concurrency.md): replies may come in any order. */
+  private readonly tagged = new Map<number, (reply: unknown | Error) => void>();
   private exit?: string;
   stderr = '';
 
@@ -128,6 +130,53 @@ class Connection {
     }
   }
 
+  /** Sends a parallel request (it carries `id` and `branch`) and waits for the reply with that `id`. */
+  async requestTagged(message: { id: number }, timeoutMs: number): Promise<unknown> {
+    if (!this.alive) throw this.crashed(message);
+    if (this.tagged.has(message.id)) throw new Error(`request id ${message.id} is already outstanding`);
+    const reply = new Promise<unknown | Error>((resolve) => {
+      const timer = setTimeout(() => {
+        this.tagged.delete(message.id);
+        resolve(new AdapterFault('timeout', `no reply to ${show(message)} within ${timeoutMs} ms${this.tail()}`));
+      }, timeoutMs);
+      this.tagged.set(message.id, (got) => {
+        clearTimeout(timer);
+        this.tagged.delete(message.id);
+        resolve(got);
+      });
+    });
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.wake();
+    const got = await reply;
+    if (got instanceof Error) {
+      this.kill();
+      throw got;
+    }
+    return got;
+  }
+
+  /** Routes reply lines to the parallel requests by `id`; anything else ends them all as a protocol error. */
+  private wakeTagged(): void {
+    const fail = (error: AdapterFault) => {
+      for (const take of [...this.tagged.values()]) take(error);
+    };
+    while (this.lines.length > 0 && this.tagged.size > 0) {
+      const line = this.lines.shift()!;
+      let reply: unknown;
+      try {
+        reply = JSON.parse(line);
+      } catch {
+        return fail(new AdapterFault('protocol-error', `a reply to a parallel request is not JSON: ${show(line)}`));
+      }
+      const id = reply !== null && typeof reply === 'object' ? (reply as { id?: unknown }).id : undefined;
+      const take = typeof id === 'number' ? this.tagged.get(id) : undefined;
+      if (!take) return fail(new AdapterFault('protocol-error', `a reply to a parallel request has no "id" of an outstanding one (${[...this.tagged.keys()].join(', ')}): ${show(line)}`));
+      const { id: _id, ...outcome } = reply as Record<string, unknown>;
+      take(outcome);
+    }
+    if (!this.alive && this.tagged.size > 0) fail(this.crashed());
+  }
+
   kill(): void {
     this.exit ??= 'was killed by the oracle';
     try {
@@ -150,6 +199,7 @@ class Connection {
   }
 
   private wake(): void {
+    if (this.tagged.size > 0) return this.wakeTagged();
     if (!this.waiting) return;
     const take = this.waiting;
     if (this.lines.length > 0) {
@@ -196,6 +246,7 @@ export function processSubject(command: string, options: ProcessOptions): Subjec
       if (!reply.data.ok) throw new Unsupported(reply.data.error, reply.data.message ?? '');
       const implementation = {
         apply: (cmd: unknown) => current.request(cmd, options.timeoutMs),
+        applyAt: (cmd: unknown, tag: { id: number; branch: number }) => current.requestTagged({ ...(cmd as object), ...tag }, options.timeoutMs),
         snapshot: () => current.request({ op: 'snapshot' }, options.timeoutMs),
       };
       const snapshot = reply.data.capabilities.snapshot && (await snapshotFits(scheme, config, implementation));

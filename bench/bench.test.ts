@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { schemes } from '../schemes.ts';
 import { HEADLINE, type SchemeReport } from './measure.ts';
-import { jsonOf, print } from './run.ts';
+import { jsonOf, machinery, print } from './run.ts';
 import { benches } from './suite.ts';
 
 const finitePositive = (x: number) => Number.isFinite(x) && x > 0;
@@ -14,7 +14,8 @@ describe('benches (smoke mode)', () => {
     expect(Object.keys(benches).sort()).toEqual([...schemes.keys()].sort());
   });
 
-  for (const [name, bench] of Object.entries(benches)) {
+  // The schemes' benches, and those of the oracle's own machinery (the linearizability checker).
+  for (const [name, bench] of Object.entries({ ...benches, ...machinery })) {
     it(`${name}: completes, and every figure is a finite positive number`, async () => {
       const report: SchemeReport = await bench({ smoke: true });
       print(report);

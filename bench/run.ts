@@ -5,6 +5,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HEADLINE, meets, type Headline, smokeFromEnv, targetText, type BenchOptions, type Figure, type Ratio, type SchemeReport, type Spread } from './measure.ts';
 import { benches } from './suite.ts';
+import linearize from './linearize.ts';
+
+/** Benches of the oracle's own machinery, not of one scheme: run with the schemes' or by name. */
+export const machinery: Record<string, (options: BenchOptions) => Promise<SchemeReport>> = { linearize };
 
 const si = (n: number): string => {
   const a = Math.abs(n);
@@ -50,11 +54,12 @@ export function jsonOf(report: SchemeReport) {
 }
 
 export async function runBenches(names: string[], options: BenchOptions): Promise<SchemeReport[]> {
-  const unknown = names.filter((n) => !(n in benches));
-  if (unknown.length > 0) throw new Error(`no bench for ${unknown.join(', ')} (there are: ${Object.keys(benches).join(', ')})`);
+  const all = { ...benches, ...machinery };
+  const unknown = names.filter((n) => !(n in all));
+  if (unknown.length > 0) throw new Error(`no bench for ${unknown.join(', ')} (there are: ${Object.keys(all).join(', ')})`);
   const reports: SchemeReport[] = [];
-  for (const name of names.length > 0 ? names : Object.keys(benches)) {
-    const report = await benches[name](options);
+  for (const name of names.length > 0 ? names : Object.keys(all)) {
+    const report = await all[name](options);
     print(report);
     reports.push(report);
   }

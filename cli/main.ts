@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { BLOCK, runCampaign, type CampaignResult, type PropertyResult } from '../core/campaign.ts';
+import { runParallelCampaign } from '../core/parallel.ts';
 import { allProperties, type AnyScheme } from '../core/scheme.ts';
 import { shellQuote, type Subject } from '../core/subject.ts';
 import { TRACE_FORMAT } from '../core/trace.ts';
@@ -47,6 +48,11 @@ const shardValue = (value: string) => {
   const [index, of] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
   if (!m || of < 1 || index < 1 || index > of) throw new InvalidArgumentError('takes I/N with 1 <= I <= N, e.g. 2/4.');
   return { index, of };
+};
+const parallelValue = (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 2 || n > 8) throw new InvalidArgumentError('takes a number of branches from 2 to 8.');
+  return n;
 };
 const schemeName = (value: string, previous: string[] = []) => {
   if (!schemes.has(value)) throw new InvalidArgumentError(`unknown scheme "${value}"; known: ${[...schemes.keys()].join(', ')}.`);
@@ -124,8 +130,12 @@ reportOptions(subjectOptions(
     .option('--traces <dir>', 'where counterexamples are saved', 'traces/new')
     .addOption(new Option('--workers <n>', 'worker threads making runs (same runs and verdicts for any number)').default(availableParallelism()).argParser(positiveInteger('--workers')))
     .option('--shard <i/n>', 'make only slice I of N of each campaign (merge the --report files with `steerspec merge`)', shardValue)
-    .option('--report <file.json>', 'also write the results as JSON'),
+    .option('--report <file.json>', 'also write the results as JSON')
+    .addOption(new Option('--parallel <n>', 'parallel runs: a prefix, then N branches (2..8) at once, checked for linearizability (docs/concurrency.md)').argParser(parallelValue)),
 )).action(async (options) => {
+  if (options.parallel !== undefined && (options.property !== undefined || options.shard !== undefined)) {
+    throw new UsageError('--parallel checks one property, linearizability, in one process: it takes no --property or --shard');
+  }
   checkReportPaths(options);
   const spec = specFrom(options);
   const subject = subjectOf(spec);
@@ -147,7 +157,8 @@ reportOptions(subjectOptions(
     const words = ['npx steerspec check', subject.describe];
     const names = r ? [r.scheme] : (options.scheme ?? []);
     words.push(...names.map((s: string) => `--scheme ${s}`));
-    words.push(...(r ? [`--property ${r.property}`] : (wanted ?? []).map((p) => `--property ${p}`)));
+    words.push(...(r ? (options.parallel === undefined ? [`--property ${r.property}`] : []) : (wanted ?? []).map((p) => `--property ${p}`)));
+    if (options.parallel !== undefined) words.push(`--parallel ${options.parallel}`);
     words.push(`--runs ${options.runs}`, `--seed ${seed}`);
     if (r?.path ?? options.path) words.push(`--path ${r?.path ?? options.path}`);
     if (options.traces !== 'traces/new') words.push(`--traces ${shellQuote(options.traces)}`);
@@ -164,21 +175,15 @@ reportOptions(subjectOptions(
       const properties = allProperties(scheme).filter((p) => !wanted || wanted.includes(p.name));
       if (wanted && properties.length === 0) continue;
       const bar = progress(scheme.name);
-      const campaign = await runCampaign({
-        scheme,
-        subject,
-        runs: options.runs,
-        seed,
-        ...(options.path ? { path: options.path } : {}),
-        traceDir,
+      const common = { scheme, subject, runs: options.runs, seed, ...(options.path ? { path: options.path } : {}), traceDir, onProgress: bar.update, stopped: () => interrupted.signal !== undefined };
+      const campaign = await (options.parallel !== undefined ? runParallelCampaign({ ...common, branches: options.parallel }) : runCampaign({
+        ...common,
         properties,
-        onProgress: bar.update,
         landed: landedOf(scheme.name),
-        stopped: () => interrupted.signal !== undefined,
         // A pool pays for itself only with more than one block to make.
         ...(Math.min(options.workers, Math.ceil(options.runs / BLOCK)) > 1 && !options.path ? { executor: workerPool(Math.min(options.workers, Math.ceil(options.runs / BLOCK)), spec) } : {}),
         ...(options.shard ? { shard: options.shard } : {}),
-      }).finally(bar.stop);
+      })).finally(bar.stop);
       campaigns.push(campaign);
       console.log(`\n${scheme.name} — ${scheme.summary}\n${formatCampaign(campaign, rerun)}`);
       for (const { trace, error } of campaign.unsaved) console.error(`steerspec: could not save a trace (${error}); here it is whole:\n${JSON.stringify(trace)}`);

@@ -6,6 +6,9 @@ import { AdapterFault, runSequence, type Failure, type RunResult } from '../core
 import { allProperties, withoutHash } from '../core/scheme.ts';
 import { recordedSubject, Unsupported, type Subject } from '../core/subject.ts';
 import { readHistory, readTrace, type LoadedTrace } from '../core/trace.ts';
+import { isParallelTrace, parseParallelTrace, type LoadedParallelTrace } from '../core/history.ts';
+import { failureOf, judgeHistory, LINEARIZABILITY, replayHistory, stepsOf, type ParallelResult } from '../core/parallel.ts';
+import { readFileSync } from 'node:fs';
 import { InputError, show } from '../core/vocabulary.ts';
 import { schemes } from '../schemes.ts';
 import type { FileStatus } from './report.ts';
@@ -18,17 +21,41 @@ export interface Replayed extends RunResult {
 
 /** Throws InputError for a bad file, Unsupported when the subject declines; faults come back in `fault`. */
 export async function replayFile(file: string, subject: Subject): Promise<Replayed> {
+  const parallel = parallelTraceIn(file);
+  if (parallel) return replayedOf(parallel, await replayHistory(parallel, subject));
   return runTrace(readTrace(file, schemes), subject);
 }
 
 /** Judges a trace's `observed` outcomes, or a `.jsonl` log, without running anything. */
 export async function judgeFile(file: string): Promise<Replayed> {
+  const parallel = parallelTraceIn(file);
+  if (parallel) return replayedOf(parallel, judgeHistory(parallel));
   const history = readHistory(file, schemes);
   const recorded = history.observed.findIndex((o) => o === undefined);
   const length = recorded < 0 ? history.commands.length : recorded;
   if (length === 0) throw new InputError(`${file}: steps[0].observed`, 'the history has no observed outcome to judge');
   const judged = { ...history, commands: history.commands.slice(0, length), expects: history.expects.slice(0, length) };
   return runTrace(judged, recordedSubject(judged.commands, history.observed));
+}
+
+/** A steerspec-trace/2 file, read; undefined for any other file (read as before). */
+function parallelTraceIn(file: string): LoadedParallelTrace | undefined {
+  if (file.endsWith('.jsonl')) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // readTrace reports it
+  }
+  return isParallelTrace(text) ? parseParallelTrace(text, file, schemes) : undefined;
+}
+
+/** A concurrent history's verdict in the shape replay and judge report: its commands in invocation order. */
+function replayedOf(trace: LoadedParallelTrace, result: ParallelResult): Replayed {
+  const steps = stepsOf(result.history);
+  const failure = failureOf(result);
+  const loaded: LoadedTrace = { file: trace.file, scheme: trace.scheme, config: trace.config, commands: steps.map((s) => s.cmd), expects: steps.map(() => undefined), observed: steps.map((s) => s.outcome) };
+  return { steps, failures: failure ? [failure] : [], ...(result.fault ? { fault: result.fault } : {}), evaluated: { [LINEARIZABILITY.name]: 1 }, readings: [], trace: loaded, skipped: [] };
 }
 
 async function runTrace(trace: LoadedTrace, subject: Subject): Promise<Replayed> {

@@ -11,6 +11,8 @@ export interface Capabilities {
   hash: boolean;
   /** It can show its whole state, in the shape of the model's state. */
   snapshot: boolean;
+  /** It takes requests of different branches at the same time (`--parallel`; see docs/concurrency.md). */
+  concurrent?: boolean;
 }
 export type Capability = keyof Capabilities;
 
@@ -105,7 +107,19 @@ export interface Scheme<Config = any, State = any, Cmd = any, Out = any> {
   properties: Property<Config, State, Cmd, Out>[];
   /** Generated runs: a config and a command sequence. */
   runs: fc.Arbitrary<{ config: Config; commands: Cmd[] }>;
+  /**
+   * Generated parallel runs (`--parallel N`): a sequential prefix, then N branches biased toward commands
+   * that interfere. Without it core/parallel.ts deals the commands of `runs` out over the branches.
+   */
+  parallelRuns?: (branches: number) => fc.Arbitrary<ParallelRun<Config, Cmd>>;
   corners: Corner<Config, State, Cmd, Out>[];
+}
+
+/** A prefix run one command at a time, then branches whose commands run at the same time. */
+export interface ParallelRun<Config = unknown, Cmd = unknown> {
+  config: Config;
+  prefix: Cmd[];
+  branches: Cmd[][];
 }
 
 export type AnyScheme = Scheme<any, any, any, any>;

@@ -19,6 +19,8 @@ export class Unsupported extends Error {
 
 export interface Instance extends Implementation {
   capabilities: Capabilities;
+  /** With `capabilities.concurrent`: a request of a parallel branch, which may be sent before others have replied. */
+  applyAt?(cmd: unknown, tag: { id: number; branch: number }): Promise<unknown>;
 }
 
 export interface Subject {
@@ -36,35 +38,45 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Wraps an implementation so a throw, or a reply outside the vocabulary (see `validate`), becomes an AdapterFault. */
-export function checked(scheme: AnyScheme, impl: Implementation, capabilities: Capabilities): Instance {
+/**
+ * Wraps an implementation so a throw, or a reply outside the vocabulary (see `validate`), becomes an
+ * AdapterFault. A sequential reply is checked against the vocabulary only when the model does not allow
+ * it as it came (the runner calls `validate`); a concurrent one (`applyAt`) at once, since the
+ * linearizability checker takes replies as given.
+ */
+export function checked(scheme: AnyScheme, impl: Implementation & Pick<Instance, 'applyAt'>, capabilities: Capabilities): Instance {
+  const answer = async (cmd: unknown, reply: () => unknown) => {
+    try {
+      return await reply();
+    } catch (e) {
+      if (e instanceof AdapterFault) throw e;
+      throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const validate = (cmd: unknown, reply: unknown) => {
+    const parsed = scheme.outcome(cmd).safeParse(reply);
+    if (!parsed.success) {
+      throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
+    }
+    return parsed.data;
+  };
+  // Inputs the subject reports it used must make a command of the vocabulary (see withInputs).
+  const checkInputs = (cmd: unknown, reply: unknown) => {
+    const { cmd: judged } = withInputs(cmd, reply);
+    if (judged !== cmd) {
+      const inputs = scheme.command.safeParse(judged);
+      if (!inputs.success || (judged as { op: unknown }).op !== (cmd as { op: unknown }).op) {
+        throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} reports inputs that make no ${(cmd as { op: string }).op} command of the vocabulary`);
+      }
+    }
+    return reply;
+  };
+  const { applyAt } = impl;
   return {
     capabilities,
-    async apply(cmd) {
-      let reply: unknown;
-      try {
-        reply = await impl.apply(cmd);
-      } catch (e) {
-        if (e instanceof AdapterFault) throw e;
-        throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      // Inputs the subject reports it used must make a command of the vocabulary (see withInputs).
-      const { cmd: judged } = withInputs(cmd, reply);
-      if (judged !== cmd) {
-        const inputs = scheme.command.safeParse(judged);
-        if (!inputs.success || (judged as { op: unknown }).op !== (cmd as { op: unknown }).op) {
-          throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} reports inputs that make no ${(cmd as { op: string }).op} command of the vocabulary`);
-        }
-      }
-      return reply;
-    },
-    validate(cmd, reply) {
-      const parsed = scheme.outcome(cmd).safeParse(reply);
-      if (!parsed.success) {
-        throw new AdapterFault('protocol-error', `reply ${show(reply)} to ${show(cmd)} is not a ${(cmd as { op: string }).op} outcome of the vocabulary`);
-      }
-      return parsed.data;
-    },
+    apply: async (cmd) => checkInputs(cmd, await answer(cmd, () => impl.apply(cmd))),
+    validate,
+    ...(capabilities.concurrent && applyAt ? { applyAt: async (cmd: unknown, tag: { id: number; branch: number }) => validate(cmd, await answer(cmd, () => applyAt.call(impl, cmd, tag))) } : {}),
     ...(capabilities.snapshot && impl.snapshot
       ? {
           async snapshot() {

@@ -44,7 +44,7 @@ export interface LoadedTrace {
 }
 
 const envelope = z.strictObject({
-  format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}"` }),
+  format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}" and "steerspec-trace/2"` }),
   scheme: z.string(),
   config: z.record(z.string(), z.unknown()).default({}),
   steps: z.array(z.strictObject({ cmd: z.unknown(), expect: z.unknown().optional(), observed: z.unknown().optional() })),
@@ -197,7 +197,7 @@ export function saveTrace(dir: string, trace: Trace): string {
 }
 
 /** saveTrace, also saying whether this call made the file (false: one with the same content was there). */
-export function storeTrace(dir: string, trace: Trace): { file: string; created: boolean } {
+export function storeTrace(dir: string, trace: Pick<Trace, 'scheme' | 'found'>): { file: string; created: boolean } {
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(trace, null, 1).replace(/\n {2,}/g, ' ').replace(/\n (?=[\]}])/g, ' ')}\n`;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);

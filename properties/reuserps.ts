@@ -2,6 +2,7 @@
 // corners the generators must reach. Each property is stated independently of the model's code,
 // so it checks the implementation and the model alike.
 import fc from 'fast-check';
+import { reuserpsParallelRuns } from './parallel-runs.ts';
 import { ReuserpsImpl } from '../impl/reuserps.ts';
 import {
   commandSchema,
@@ -331,5 +332,6 @@ export const reuserpsScheme: Scheme<Config, State, Command, Outcome> = {
   implementation: (config) => new ReuserpsImpl(config),
   properties: [locality, roundRobinFairness, topDownOrder, compaction, limits, atomicRegistration, groupReset, sameOwner, noLostConnections],
   runs,
+  parallelRuns: reuserpsParallelRuns,
   corners,
 };

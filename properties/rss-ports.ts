@@ -3,6 +3,7 @@
 // remotes, held ports) and re-derives alignment with the bit-by-bit hash of model/toeplitz.ts, so it
 // checks the implementation and the model alike without trusting either one's state.
 import fc from 'fast-check';
+import { rssPortsParallelRuns } from './parallel-runs.ts';
 import { RssPortsImpl } from '../impl/rss-ports.ts';
 import {
   alignedPorts,
@@ -391,5 +392,6 @@ export const rssPortsScheme: Scheme<Config, State, Command, Outcome> = {
   implementation: (config) => new RssPortsImpl(config),
   properties: [soundness, uniqueness, completeness, fairness, revisionIsolation],
   runs,
+  parallelRuns: rssPortsParallelRuns,
   corners,
 };

@@ -4,9 +4,18 @@
 One JSON object per line on stdin, one reply per line on stdout, logs on stderr.
 Run it under the oracle:  npx steerspec check --exec "python3 adapters/examples/reuserps.py" --scheme reuserps
 It computes nothing from steerspec's code: it is here to show that any program can be judged.
+With --threads it speaks the concurrent protocol (docs/concurrency.md): a thread per branch, a lock
+around the state; check it with  npx steerspec check --scheme reuserps --parallel 2 --exec "... --threads".
 """
 import json
+import os
+import queue
 import sys
+import threading
+import traceback
+
+# Held while a command reads or changes the state: commands of different branches never interleave.
+STATE_LOCK = threading.Lock()
 
 
 class Reuserps:
@@ -127,8 +136,10 @@ class Reuserps:
         if target is None:
             return fail("refused")
         lid, local = target
+        waiting = self.listeners[lid]["queue"]
+        # the limit was checked in pick; the load grows with the connection added next
         self.conns[cid] = {"listener": lid, "cpu": cpu, "hash": cmd.get("hash"), "accepted": False}
-        self.listeners[lid]["queue"].append(cid)
+        waiting.append(cid)
         return {"ok": True, "listener": lid, "local": local}
 
     def accept(self, cmd):
@@ -154,21 +165,54 @@ def fail(error):
     return {"ok": False, "error": error}
 
 
+def serve(instance, cmd):
+    """The reply to one request, and the instance the next ones go to (init makes a new one)."""
+    op = cmd["op"]
+    if op != "init":
+        with STATE_LOCK:
+            return getattr(instance, op)(cmd), instance
+    if cmd["scheme"] != "reuserps":
+        return {"ok": False, "error": "unsupported-scheme", "message": "this example only implements reuserps"}, instance
+    capabilities = {"hash": True, "snapshot": False}
+    if "--threads" in sys.argv:
+        capabilities["concurrent"] = True
+    return {"ok": True, "capabilities": capabilities}, Reuserps(cmd["config"])
+
+
 def main():
-    instance = None
+    current = [None]          # the instance, shared with the branch threads
+    out = threading.Lock()    # one reply line at a time
+    branches = {}             # branch number -> its queue of requests
+
+    def write(reply):
+        with out:
+            sys.stdout.write(json.dumps(reply) + "\n")
+            sys.stdout.flush()
+
+    def branch_thread(requests):
+        while True:
+            cmd = requests.get()
+            tag = cmd.pop("id")
+            del cmd["branch"]
+            try:
+                reply, _ = serve(current[0], cmd)
+            except Exception:
+                # A thread that dies leaves its branch unanswered: end the whole program, loudly.
+                traceback.print_exc()
+                os._exit(3)
+            write(dict(reply, id=tag))
+
     for line in sys.stdin:
         cmd = json.loads(line)
-        op = cmd["op"]
-        if op == "init":
-            if cmd["scheme"] != "reuserps":
-                reply = {"ok": False, "error": "unsupported-scheme", "message": "this example only implements reuserps"}
-            else:
-                instance = Reuserps(cmd["config"])
-                reply = {"ok": True, "capabilities": {"hash": True, "snapshot": False}}
-        else:
-            reply = getattr(instance, op)(cmd)
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+        if "branch" in cmd:
+            # A parallel request: its branch's thread answers it, while this one reads the next line.
+            if cmd["branch"] not in branches:
+                branches[cmd["branch"]] = queue.Queue()
+                threading.Thread(target=branch_thread, args=(branches[cmd["branch"]],), daemon=True).start()
+            branches[cmd["branch"]].put(cmd)
+            continue
+        reply, current[0] = serve(current[0], cmd)
+        write(reply)
 
 
 if __name__ == "__main__":
