@@ -81,6 +81,15 @@ const READERS = readers((proxy) => {
   return plain !== proxy && holdsNoObject(plain) ? plain : undefined;
 });
 
+/**
+ * The array methods that write, run natively on an array that holds no object (and given none): the
+ * journal keeps the array's whole old content once (a native copy) instead of a record per moved
+ * element, which through the proxy made closing the head of a 20,000-connection queue cost 20,000 traps.
+ */
+const WRITERS = new Set<PropertyKey>(['copyWithin', 'fill', 'pop', 'push', 'reverse', 'shift', 'sort', 'splice', 'unshift']);
+/** The key under which an array's whole old content is kept. */
+const CONTENT = Symbol('content');
+
 function holdsNoObject(array: unknown[]): boolean {
   for (let i = 0; i < array.length; i++) if (isObject(array[i])) return false;
   return true;
@@ -98,6 +107,8 @@ export class Journal {
     if (now === view) return undefined;
     const changes = this.firstOld.get(now);
     if (!changes) return holdsNoObject(now) ? now : undefined;
+    const content = changes.get(CONTENT)?.value as unknown[] | undefined;
+    if (content) return content as unknown[];
     const length = changes.get('length');
     const oldLength = length ? (length.value as number) : now.length;
     const was = now.slice(0, oldLength);
@@ -127,7 +138,12 @@ export class Journal {
     for (let i = this.order.length - 1; i >= 0; i--) {
       const [target, key] = this.order[i];
       const old = this.firstOld.get(target)!.get(key)!;
-      if (old.had) (target as Obj)[key] = old.value;
+      if (key === CONTENT) {
+        const was = old.value as unknown[];
+        const array = target as unknown[];
+        array.length = was.length;
+        for (let k = 0; k < was.length; k++) array[k] = was[k];
+      } else if (old.had) (target as Obj)[key] = old.value;
       else delete (target as Obj)[key];
     }
     this.order.length = 0;
@@ -161,7 +177,7 @@ export class Journal {
     proxy = new Proxy(target, {
       get: (t, key) => {
         const v = Reflect.get(t, key);
-        if (typeof v === 'function' && Array.isArray(t)) return READERS.get(key) ?? v;
+        if (typeof v === 'function' && Array.isArray(t)) return WRITERS.has(key) ? this.writer(t, key) : (READERS.get(key) ?? v);
         return isObject(v) ? this.draftOf(v) : v;
       },
       set: (t, key, value) => {
@@ -190,6 +206,37 @@ export class Journal {
     return this.firstOld.get(target)?.get(key);
   }
 
+  /** An array's old content, when a writer kept it whole. */
+  private contentOf(target: object): unknown[] | undefined {
+    return this.firstOld.get(target)?.get(CONTENT)?.value as unknown[] | undefined;
+  }
+
+  /** Keeps `array`'s content as it was before this step's writes (once), so a native write can be undone. */
+  private recordContent(array: unknown[]): void {
+    let changes = this.firstOld.get(array);
+    if (changes?.has(CONTENT)) return;
+    const was = array.slice();
+    if (changes) {
+      // Elements written one by one earlier in this step: put their old values back in the copy.
+      const length = changes.get('length');
+      if (length) was.length = length.value as number;
+      for (const [key, old] of changes) if (key !== 'length' && Number(key) < was.length) was[Number(key)] = old.value;
+    } else this.firstOld.set(array, (changes = new Map()));
+    changes.set(CONTENT, { had: true, value: Object.freeze(was) });
+    this.order.push([array, CONTENT]);
+  }
+
+  /** A writer that runs natively on `array` when it and its arguments hold no object, else through the proxy. */
+  private writer(array: unknown[], name: PropertyKey): Method {
+    const method = methodOf(name);
+    const journal = this;
+    return function (this: unknown[], ...args: unknown[]) {
+      if (raw(this) !== array || !holdsNoObject(array) || !holdsNoObject(args)) return method.apply(this, args);
+      journal.recordContent(array);
+      return method.apply(array, args);
+    };
+  }
+
   private viewOf(target: object): object {
     let proxy = this.views.get(target);
     if (proxy) return proxy;
@@ -198,16 +245,22 @@ export class Journal {
     };
     proxy = new Proxy(target, {
       get: (t, key) => {
+        const content = this.contentOf(t);
+        if (content) return Reflect.get(content, key);
         const old = this.oldOf(t, key);
         const v = old ? (old.had ? old.value : undefined) : Reflect.get(t, key);
         if (typeof v === 'function' && Array.isArray(t)) return this.viewReaders.get(key) ?? v;
         return isObject(v) ? this.viewOf(v) : v;
       },
       has: (t, key) => {
+        const content = this.contentOf(t);
+        if (content) return Reflect.has(content, key);
         const old = this.oldOf(t, key);
         return old ? old.had : Reflect.has(t, key);
       },
       ownKeys: (t) => {
+        const content = this.contentOf(t);
+        if (content) return Reflect.ownKeys(content);
         const changes = this.firstOld.get(t);
         if (!changes) return Reflect.ownKeys(t);
         const keys = new Set(Reflect.ownKeys(t));
@@ -218,6 +271,12 @@ export class Journal {
         return ordered(keys);
       },
       getOwnPropertyDescriptor: (t, key) => {
+        const content = this.contentOf(t);
+        if (content) {
+          const d = Reflect.getOwnPropertyDescriptor(content, key);
+          // The copy is frozen; the view reports what the array's own descriptor was like.
+          return d && { ...d, writable: true, configurable: key !== 'length' };
+        }
         const old = this.oldOf(t, key);
         if (!old) return Reflect.getOwnPropertyDescriptor(t, key);
         if (!old.had) return undefined;

@@ -131,9 +131,11 @@ export const acceptStaysLocal: FastsocketProperty = {
     if (cmd.op !== 'accept' || !outcome.ok || !('conn' in outcome)) return null;
     const parent = before.locals[cmd.listener]?.global;
     const own = queueOf(before, cmd.listener) ?? [];
-    const reachable = [...own, ...(parent == null ? [] : (before.globals[parent]?.queue ?? []))];
-    if (outcome.conn === null) return reachable.length === 0 ? null : `accept on ${cmd.listener} gave null with ${show(reachable)} waiting`;
-    return reachable.includes(outcome.conn) ? null : `accept on ${cmd.listener} took ${outcome.conn}, not from its queues ${show(reachable)}`;
+    const inherited = parent == null ? [] : (before.globals[parent]?.queue ?? []);
+    // Built only for a message: a queue may hold thousands of connections.
+    const reachable = () => [...own, ...inherited];
+    if (outcome.conn === null) return own.length + inherited.length === 0 ? null : `accept on ${cmd.listener} gave null with ${show(reachable())} waiting`;
+    return own.includes(outcome.conn) || inherited.includes(outcome.conn) ? null : `accept on ${cmd.listener} took ${outcome.conn}, not from its queues ${show(reachable())}`;
   }),
 };
 
