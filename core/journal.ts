@@ -86,7 +86,8 @@ const READERS = readers((proxy) => {
  * journal keeps the array's whole old content once (a native copy) instead of a record per moved
  * element, which through the proxy made closing the head of a 20,000-connection queue cost 20,000 traps.
  */
-const WRITERS = new Set<PropertyKey>(['copyWithin', 'fill', 'pop', 'push', 'reverse', 'shift', 'sort', 'splice', 'unshift']);
+// push and pop stay on the proxy: they touch one element, and copying the old content would be O(n).
+const WRITERS = new Set<PropertyKey>(['copyWithin', 'fill', 'reverse', 'shift', 'sort', 'splice', 'unshift']);
 /** The key under which an array's whole old content is kept. */
 const CONTENT = Symbol('content');
 
