@@ -102,6 +102,7 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
           smallName: `${plans.table[0]} CPUs, a listener on each`,
           largeName: `${plans.table[1]} CPUs, a listener on each`,
           key: 'table128Vs8',
+          atMost: 2,
           name: `oracle step time, ${plans.table[1]} / ${plans.table[0]} CPUs with a listener each (the analogue of a table: the group)`,
         },
         plans.steps,

@@ -111,6 +111,7 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
           smallName: `${plans.table[0]}x${plans.table[0]} local tables`,
           largeName: `${plans.table[1]}x${plans.table[1]} local tables`,
           key: 'table128Vs8',
+          atMost: 2,
           name: `oracle step time on ${plans.table[1]}x${plans.table[1]} / on ${plans.table[0]}x${plans.table[0]} local tables`,
         },
         plans.steps,

@@ -166,6 +166,7 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
           smallName: `${plans.table[0]} CPUs, a listener on each with SO_INCOMING_CPU`,
           largeName: `${plans.table[1]} CPUs, a listener on each with SO_INCOMING_CPU`,
           key: 'table128Vs8',
+          atMost: 2,
           name: `oracle step time, ${plans.table[1]} / ${plans.table[0]} CPUs with a probing listener each (the analogue of a table)`,
         },
         plans.steps,

@@ -132,6 +132,7 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
           smallName: `${plans.table[0]} listeners in 8 domain groups`,
           largeName: `${plans.table[1]} listeners in 8 domain groups`,
           key: 'table128Vs8',
+          atMost: 2,
           name: `oracle step time, ${plans.table[1]} / ${plans.table[0]} listeners (the analogue of a table: group size)`,
         },
         plans.steps,

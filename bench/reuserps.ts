@@ -115,6 +115,7 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
           smallName: `${plans.table[0]}x${plans.table[0]} table`,
           largeName: `${plans.table[1]}x${plans.table[1]} table`,
           key: 'table128Vs8',
+          atMost: 2,
           name: `oracle step time on a ${plans.table[1]}x${plans.table[1]} / on an ${plans.table[0]}x${plans.table[0]} table`,
         },
         plans.steps,
