@@ -3,6 +3,7 @@
 // independently of the model's code, so it checks the implementation and the model alike (except
 // `accept-alternates`, which pins a choice the model leaves open: see the README's fastsocket section).
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import {
   commandSchema,
@@ -291,7 +292,7 @@ function openingFor(config: Config): fc.Arbitrary<Command[]> {
   return fc.tuple(listens, fc.array(spawn, { maxLength: 2 })).map(([l, s]) => [...l, ...s]);
 }
 
-export const runs = configs.chain((config) =>
+export const runs = shrinkingRuns(configs, (config) => config, (config) =>
   fc
     .tuple(
       openingFor(config),
@@ -304,7 +305,7 @@ export const runs = configs.chain((config) =>
         { maxLength: 50, size: 'max' },
       ),
     )
-    .map(([opening, body]) => ({ config, commands: [...opening, ...body.flat()] })),
+    .map(([opening, body]) => [...opening, ...body.flat()]),
 );
 
 // ---- corners the generators must reach ----

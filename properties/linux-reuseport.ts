@@ -3,6 +3,7 @@
 // what it can see: without a `hash` (the kernel computes its own) the hash-dependent part of a rule
 // is checked as "one of the listeners some hash gives", never skipped silently.
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import {
   commandSchema,
@@ -266,9 +267,11 @@ export const styles = fc.oneof(
   { weight: 2, arbitrary: fc.constant<IncomingStyle>('some') },
 );
 
-export const runs = fc
-  .tuple(configs, styles)
-  .chain(([config, style]) => fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }) }));
+export const runs = shrinkingRuns(
+  fc.tuple(configs, styles),
+  ([config]) => config,
+  ([config, style]) => fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }),
+);
 
 // ---- corners ----
 

@@ -2,6 +2,7 @@
 // the corners the generators must reach. Each property is stated independently of the model's code
 // (it reads only states and outcomes), so it checks the implementation and the model alike.
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
 import { NumaImpl } from '../impl/numa.ts';
 import {
   classOf,
@@ -377,14 +378,11 @@ export function commandsFor(config: Config): { register: fc.Arbitrary<Command>; 
 }
 
 /** A few registrations first (so later commands find listeners), then anything. */
-export const runs = configs.chain((config) => {
+export const runs = shrinkingRuns(configs, (config) => config, (config) => {
   const { register, any } = commandsFor(config);
-  return fc.record({
-    config: fc.constant(config),
-    commands: fc
-      .tuple(fc.array(register, { minLength: 1, maxLength: 5 }), fc.array(any, { maxLength: 36, size: '+1' }))
-      .map(([first, rest]) => [...first, ...rest.flat()]),
-  });
+  return fc
+    .tuple(fc.array(register, { minLength: 1, maxLength: 5 }), fc.array(any, { maxLength: 36, size: '+1' }))
+    .map(([first, rest]) => [...first, ...rest.flat()]);
 });
 
 // ---- corners the generators must reach ----

@@ -1,0 +1,97 @@
+// Generated runs whose config shrinks too, and whose counterexamples keep only commands that matter.
+// `configs.chain(...)` shrinks the config only before the first command shrink (it regenerates every
+// command for the smaller config, which rarely fails the same way), so a counterexample kept `cpus: 5`
+// where 1 would do; and fast-check's array shrinker removes commands from the front (keeping the
+// tail) and, inside a mapped tuple of blocks, cannot drop one command in the middle, so redundant
+// connects stayed. Here a failing run is first cut to its shortest failing prefix of 1, 2, 4, ...
+// commands, then shrinks in two kinds of step, in this order:
+//   1. commands dropped, in chunks of half, a quarter, ... down to one command, scanning from the
+//      last chunk to the first (a scan resumes where the last successful drop was, so one pass
+//      costs about twice as many tries as there are commands);
+//   2. when no single command can go, the config, keeping the very commands that failed (a command
+//      naming a CPU the smaller config lacks is still a valid command: it is refused or judged like
+//      any other); a smaller config restarts the scan.
+// Fields of commands are not shrunk (a hash stays as drawn): the length of a counterexample is what
+// a reader pays for, and each try costs a whole run. Every step is deterministic, so fast-check's
+// path still replays a shrunk run.
+import fc from 'fast-check';
+
+export interface Run<Config, Cmd> {
+  config: Config;
+  commands: Cmd[];
+}
+
+interface Context<Source> {
+  source: fc.Value<Source>;
+  scan: Scan;
+  /** Prefixes not tried yet (a run as generated). */
+  prefixes: boolean;
+}
+
+class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> {
+  constructor(
+    private readonly sources: fc.Arbitrary<Source>,
+    private readonly configOf: (source: Source) => Config,
+    private readonly commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+  ) {
+    super();
+  }
+
+  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean): fc.Value<Run<Config, Cmd>> {
+    const context: Context<Source> = { source, scan, prefixes };
+    return new fc.Value({ config: this.configOf(source.value_), commands }, context);
+  }
+
+  generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<Run<Config, Cmd>> {
+    const source = this.sources.generate(mrng, biasFactor);
+    const commands = this.commandsFor(source.value_).generate(mrng, biasFactor).value;
+    return this.value(source, commands, fresh(commands.length), true);
+  }
+
+  canShrinkWithoutContext(_value: unknown): _value is Run<Config, Cmd> {
+    return false;
+  }
+
+  shrink(run: Run<Config, Cmd>, context: unknown): fc.Stream<fc.Value<Run<Config, Cmd>>> {
+    const { source, scan, prefixes } = context as Context<Source>;
+    const { commands } = run;
+    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false));
+    const byConfig = this.sources.shrink(source.value_, source.context).map((s) => this.value(s, commands, fresh(commands.length), false));
+    if (!prefixes) return dropped.join(byConfig);
+    // First the shortest failing prefix of 1, 2, 4, ... commands: the scan then never replays commands past the failure.
+    const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false));
+    return cut.join(dropped, byConfig);
+  }
+}
+
+/** Where a scan stands: it drops `size` commands ending before `end`, then halves `size`. */
+interface Scan {
+  size: number;
+  end: number;
+}
+
+const fresh = (length: number): Scan => ({ size: Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, length / 2)))), end: length });
+
+/** The chunks to drop, last first, each with where the scan resumes if dropping it still fails. */
+function* chunks(length: number, { size, end }: Scan): IterableIterator<{ at: number; size: number; next: Scan }> {
+  for (let s = size, e = Math.min(end, length); s >= 1; s = s / 2, e = length) {
+    for (let at = e - s; at >= 0; at -= s) yield { at, size: s, next: { size: s, end: at } };
+    if (s === 1) return;
+  }
+}
+
+function* doubling(length: number): IterableIterator<number> {
+  for (let n = 1; n < length; n *= 2) yield n;
+}
+
+/**
+ * Runs drawn from `sources` (a config, or a config with a run-wide choice such as a mode): the config
+ * is `configOf(source)`, the commands come from `commandsFor(source)`; both shrink (see above).
+ */
+export function shrinkingRuns<Source, Config, Cmd>(
+  sources: fc.Arbitrary<Source>,
+  configOf: (source: Source) => Config,
+  commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+): fc.Arbitrary<Run<Config, Cmd>> {
+  return new ShrinkingRuns(sources, configOf, commandsFor);
+}
