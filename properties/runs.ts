@@ -4,16 +4,18 @@
 // where 1 would do; and fast-check's array shrinker removes commands from the front (keeping the
 // tail) and, inside a mapped tuple of blocks, cannot drop one command in the middle, so redundant
 // connects stayed. Here a failing run is first cut to its shortest failing prefix of 1, 2, 4, ...
-// commands, then shrinks in two kinds of step, in this order:
+// commands, then shrinks in three kinds of step, in this order:
 //   1. commands dropped, in chunks of half, a quarter, ... down to one command, scanning from the
 //      last chunk to the first (a scan resumes where the last successful drop was, so one pass
 //      costs about twice as many tries as there are commands);
-//   2. when no single command can go, the config, keeping the very commands that failed (a command
-//      naming a CPU the smaller config lacks is still a valid command: it is refused or judged like
-//      any other); a smaller config restarts the scan.
-// Fields of commands are not shrunk (a hash stays as drawn): the length of a counterexample is what
-// a reader pays for, and each try costs a whole run. Every step is deterministic, so fast-check's
-// path still replays a shrunk run.
+//   2. when no chunk can go, one field of one command made simpler (a number 0 or one less, an
+//      element of a list dropped), going on through the fields after it, then scanning again: a
+//      smaller limit or hash may let more commands go. Fields get one pass over the commands in
+//      all (each try is a whole run, and most simpler fields shorten nothing);
+//   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
+//      smaller config lacks is still a valid command: it is refused or judged like any other); a
+//      smaller config restarts the scan.
+// Every step is deterministic, so fast-check's path still replays a shrunk run.
 import fc from 'fast-check';
 
 export interface Run<Config, Cmd> {
@@ -26,6 +28,10 @@ interface Context<Source> {
   scan: Scan;
   /** Prefixes not tried yet (a run as generated). */
   prefixes: boolean;
+  /** The first command whose fields are tried (the ones before could not be made simpler). */
+  field: number;
+  /** The last step made a field simpler: the fields after it are tried before the next scan. */
+  simplifying: boolean;
 }
 
 class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> {
@@ -37,8 +43,8 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
     super();
   }
 
-  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean): fc.Value<Run<Config, Cmd>> {
-    const context: Context<Source> = { source, scan, prefixes };
+  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false): fc.Value<Run<Config, Cmd>> {
+    const context: Context<Source> = { source, scan, prefixes, field, simplifying };
     return new fc.Value({ config: this.configOf(source.value_), commands }, context);
   }
 
@@ -53,14 +59,19 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
   }
 
   shrink(run: Run<Config, Cmd>, context: unknown): fc.Stream<fc.Value<Run<Config, Cmd>>> {
-    const { source, scan, prefixes } = context as Context<Source>;
+    const { source, scan, prefixes, field, simplifying } = context as Context<Source>;
     const { commands } = run;
-    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false));
-    const byConfig = this.sources.shrink(source.value_, source.context).map((s) => this.value(s, commands, fresh(commands.length), false));
-    if (!prefixes) return dropped.join(byConfig);
+    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field));
+    const simplified = fc
+      .stream(simplerRuns(commands, field))
+      .map(([simpler, at]) => this.value(source, simpler, fresh(simpler.length), false, at, true));
+    const byConfig = this.sources.shrink(source.value_, source.context).map((s) => this.value(s, commands, fresh(commands.length), false, field));
+    // A simpler field goes on with the fields after it; a dropped chunk with the rest of its scan.
+    if (simplifying) return simplified.join(dropped, byConfig);
+    if (!prefixes) return dropped.join(simplified, byConfig);
     // First the shortest failing prefix of 1, 2, 4, ... commands: the scan then never replays commands past the failure.
     const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false));
-    return cut.join(dropped, byConfig);
+    return cut.join(dropped, simplified, byConfig);
   }
 }
 
@@ -77,6 +88,24 @@ function* chunks(length: number, { size, end }: Scan): IterableIterator<{ at: nu
   for (let s = size, e = Math.min(end, length); s >= 1; s = s / 2, e = length) {
     for (let at = e - s; at >= 0; at -= s) yield { at, size: s, next: { size: s, end: at } };
     if (s === 1) return;
+  }
+}
+
+/** The commands with one field of one command made simpler (a number 0 or one less, an element of a list dropped), from command `from` on. */
+function* simplerRuns<Cmd>(commands: Cmd[], from: number): IterableIterator<[Cmd[], number]> {
+  for (let i = from; i < commands.length; i++) {
+    for (const cmd of simplerCommands(commands[i])) yield [commands.map((c, j) => (j === i ? cmd : c)), i];
+  }
+}
+
+function* simplerCommands<Cmd>(cmd: Cmd): IterableIterator<Cmd> {
+  if (cmd === null || typeof cmd !== 'object') return;
+  for (const [key, value] of Object.entries(cmd)) {
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
+      // Small numbers (a CPU, a limit, an id) step down; large ones (a hash) only try 0.
+      for (const smaller of value <= 8 ? new Set([0, value - 1]) : [0]) yield { ...cmd, [key]: smaller };
+    }
+    if (Array.isArray(value)) for (let k = 0; k < value.length; k++) yield { ...cmd, [key]: value.filter((_, j) => j !== k) };
   }
 }
 
