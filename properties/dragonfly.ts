@@ -6,6 +6,7 @@
 // register or deregister the group's list of slots and the heir's queue.
 import fc from 'fast-check';
 import { shrinkingRuns } from './runs.ts';
+import { connectBetweenRemovalAndAddition, holding, shapeCorners } from './shapes.ts';
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { commandSchema, configSchema, model, outcomeSchemas, type Command, type Config, type Member, type Outcome, type State } from '../model/dragonfly.ts';
 import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
@@ -205,7 +206,11 @@ export const runs = shrinkingRuns(configs, (config) => config, (config) => fc.ar
 
 const deregistered = (t: T) => t.cmd.op === 'deregister' && 'migrated' in t.outcome;
 
+const groupOf = (s: State): [string, number[]][] => [['group', s.members.map((m) => m.id)]];
+
 export const corners: Corner<Config, State, Command, Outcome>[] = [
+  ...shapeCorners('group', groupOf, ({ before, cmd }) => ('listener' in cmd ? holding(groupOf, before, cmd.listener) : [])),
+  connectBetweenRemovalAndAddition('group', groupOf, connected),
   {
     name: 'one-listener-per-cpu',
     watch: whenever((t) => connected(t) && t.config.cpus >= 2 && holdsEveryCpuOnce(t.before)),

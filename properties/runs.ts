@@ -14,7 +14,7 @@
 //      all (each try is a whole run, and most simpler fields shorten nothing);
 //   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
 //      smaller config lacks is still a valid command: it is refused or judged like any other); a
-//      smaller config restarts the scan.
+//      smaller config restarts the scan; at most CONFIG_TRIES smaller configs are tried in all.
 // Every step is deterministic, so fast-check's path still replays a shrunk run.
 import fc from 'fast-check';
 
@@ -32,7 +32,16 @@ interface Context<Source> {
   field: number;
   /** The last step made a field simpler: the fields after it are tried before the next scan. */
   simplifying: boolean;
+  /** Smaller configs still to try, over the whole shrink. */
+  configTries: number;
 }
+
+/**
+ * Smaller configs tried in a whole shrink: a config of many fields (a key, a RETA) offers hundreds of
+ * smaller ones, and each try is a run; the first few of each step are the big ones (fast-check
+ * offers the smallest value first).
+ */
+const CONFIG_TRIES = 40;
 
 class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> {
   constructor(
@@ -43,8 +52,8 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
     super();
   }
 
-  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false): fc.Value<Run<Config, Cmd>> {
-    const context: Context<Source> = { source, scan, prefixes, field, simplifying };
+  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false, configTries = CONFIG_TRIES): fc.Value<Run<Config, Cmd>> {
+    const context: Context<Source> = { source, scan, prefixes, field, simplifying, configTries };
     return new fc.Value({ config: this.configOf(source.value_), commands }, context);
   }
 
@@ -59,13 +68,17 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
   }
 
   shrink(run: Run<Config, Cmd>, context: unknown): fc.Stream<fc.Value<Run<Config, Cmd>>> {
-    const { source, scan, prefixes, field, simplifying } = context as Context<Source>;
+    const { source, scan, prefixes, field, simplifying, configTries } = context as Context<Source>;
     const { commands } = run;
-    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field));
+    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field, false, configTries));
     const simplified = fc
       .stream(simplerRuns(commands, field))
-      .map(([simpler, at]) => this.value(source, simpler, fresh(simpler.length), false, at, true));
-    const byConfig = this.sources.shrink(source.value_, source.context).map((s) => this.value(s, commands, fresh(commands.length), false, field));
+      .map(([simpler, at]) => this.value(source, simpler, singles(simpler.length), false, at, true, configTries));
+    let tries = 0;
+    const byConfig = this.sources
+      .shrink(source.value_, source.context)
+      .take(configTries)
+      .map((s) => this.value(s, commands, singles(commands.length), false, field, false, configTries - ++tries));
     // A simpler field goes on with the fields after it; a dropped chunk with the rest of its scan.
     if (simplifying) return simplified.join(dropped, byConfig);
     if (!prefixes) return dropped.join(simplified, byConfig);
@@ -82,6 +95,9 @@ interface Scan {
 }
 
 const fresh = (length: number): Scan => ({ size: Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, length / 2)))), end: length });
+
+/** A scan of single commands: after a simpler field or config, the chunks have gone already. */
+const singles = (length: number): Scan => ({ size: 1, end: length });
 
 /** The chunks to drop, last first, each with where the scan resumes if dropping it still fails. */
 function* chunks(length: number, { size, end }: Scan): IterableIterator<{ at: number; size: number; next: Scan }> {
