@@ -11,7 +11,8 @@
 //   2. when no chunk can go, one field of one command made simpler (a number 0 or one less, an
 //      element of a list dropped), going on through the fields after it, then scanning again: a
 //      smaller limit or hash may let more commands go. Fields get one pass over the commands in
-//      all (each try is a whole run, and most simpler fields shorten nothing);
+//      all, and none once the run is down to SHORT commands (each try is a whole run, and most
+//      simpler fields shorten nothing);
 //   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
 //      smaller config lacks is still a valid command: it is refused or judged like any other); a
 //      smaller config restarts the scan; at most CONFIG_TRIES smaller configs are tried in all.
@@ -43,6 +44,9 @@ interface Context<Source> {
  */
 const CONFIG_TRIES = 40;
 
+/** Runs of at most this many commands get no field simplification. */
+const SHORT = 4;
+
 class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> {
   constructor(
     private readonly sources: fc.Arbitrary<Source>,
@@ -71,8 +75,9 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
     const { source, scan, prefixes, field, simplifying, configTries } = context as Context<Source>;
     const { commands } = run;
     const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field, false, configTries));
+    // Fields are simplified only on runs still longer than SHORT: below, a simpler field rarely lets a command go.
     const simplified = fc
-      .stream(simplerRuns(commands, field))
+      .stream(commands.length > SHORT ? simplerRuns(commands, field) : [][Symbol.iterator]())
       .map(([simpler, at]) => this.value(source, simpler, singles(simpler.length), false, at, true, configTries));
     let tries = 0;
     const byConfig = this.sources
