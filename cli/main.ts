@@ -12,7 +12,7 @@ import { shellQuote, type Subject } from '../core/subject.ts';
 import { TRACE_FORMAT } from '../core/trace.ts';
 import { InputError } from '../core/vocabulary.ts';
 import { killEveryProcess, PROTOCOL } from '../adapters/process.ts';
-import { schemes } from '../schemes.ts';
+import { DEFAULT_RUNS, schemes } from '../schemes.ts';
 import { availableParallelism } from 'node:os';
 import { mergeReports } from './merge.ts';
 import { checkedDirectory, checkedFile, UsageError } from './paths.ts';
@@ -30,7 +30,6 @@ import { readHistory } from '../core/trace.ts';
 import type { Replayed } from './replay.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const DEFAULT_RUNS = 200;
 const DEFAULT_TIMEOUT = 2000;
 
 const positiveInteger = (name: string) => (value: string) => {

@@ -5,6 +5,8 @@
 // connect one member (found by its index in the slot-sorted group, which slot-order checks), a
 // register or deregister the group's list of slots and the heir's queue.
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
+import { connectBetweenRemovalAndAddition, holding, shapeCorners } from './shapes.ts';
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { commandSchema, configSchema, model, outcomeSchemas, type Command, type Config, type Member, type Outcome, type State } from '../model/dragonfly.ts';
 import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
@@ -198,15 +200,17 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
   );
 }
 
-export const runs = configs.chain((config) =>
-  fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config), { maxLength: 40, size: 'max' }) }),
-);
+export const runs = shrinkingRuns(configs, (config) => config, (config) => fc.array(commandsFor(config), { maxLength: 40, size: 'max' }));
 
 // ---- corners the generators must reach ----
 
 const deregistered = (t: T) => t.cmd.op === 'deregister' && 'migrated' in t.outcome;
 
+const groupOf = (s: State): [string, number[]][] => [['group', s.members.map((m) => m.id)]];
+
 export const corners: Corner<Config, State, Command, Outcome>[] = [
+  ...shapeCorners('group', groupOf, ({ before, cmd }) => ('listener' in cmd ? holding(groupOf, before, cmd.listener) : [])),
+  connectBetweenRemovalAndAddition('group', groupOf, connected),
   {
     name: 'one-listener-per-cpu',
     watch: whenever((t) => connected(t) && t.config.cpus >= 2 && holdsEveryCpuOnce(t.before)),

@@ -3,6 +3,8 @@
 // independently of the model's code, so it checks the implementation and the model alike (except
 // `accept-alternates`, which pins a choice the model leaves open: see the README's fastsocket section).
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
+import { alternatingAccepts, connectBetweenRemovalAndAddition, shapeCorners } from './shapes.ts';
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import {
   commandSchema,
@@ -273,6 +275,29 @@ function burstFor(config: Config): fc.Arbitrary<Command[]> {
     .map(([connects, listener]): Command[] => [...connects, { op: 'accept', listener }, { op: 'accept', listener }]);
 }
 
+/**
+ * Three local copies on one CPU, connects there and on another CPU (the global queue), accepts
+ * alternating over two of them, one of the three (first, middle or last) closed, more connects:
+ * the CPU table shapes, and a rule per listener (not per CPU) about alternation.
+ */
+function tableTrioFor(config: Config): fc.Arbitrary<Command[]> {
+  const connectsOn = (cpu: number) =>
+    fc.array(fc.record({ op: fc.constant('connect' as const), conn: fc.integer({ min: 0, max: 12 }), cpu: fc.constant(cpu), hash: fc.nat({ max: 2 ** 32 - 1 }) }), { minLength: 1, maxLength: 3 });
+  return fc
+    .tuple(fc.integer({ min: 0, max: config.cpus - 1 }), fc.uniqueArray(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }), fc.nat({ max: 2 }))
+    .chain(([cpu, locals, closing]) =>
+      fc.tuple(connectsOn(cpu), connectsOn((cpu + 1) % config.cpus), connectsOn(cpu)).map(([here, there, then]): Command[] => [
+        { op: 'listen', listener: 0, uid: 1000 },
+        ...locals.map((local, worker): Command => ({ op: 'spawn', listener: 0, local, worker, cpu })),
+        ...here,
+        ...there,
+        ...[0, 1, 0].map((k): Command => ({ op: 'accept', listener: locals[k] })),
+        { op: 'close', listener: locals[closing] },
+        ...then,
+      ]),
+    );
+}
+
 /** Automatic spawns by distinct workers into distinct local ids: mode 2 runs out of CPUs. */
 const spawnStorm = fc
   .tuple(fc.integer({ min: 0, max: 1 }), fc.uniqueArray(fc.integer({ min: 2, max: 5 }), { minLength: 2, maxLength: 3 }), fc.integer({ min: 0, max: 3 }))
@@ -293,7 +318,7 @@ function openingFor(config: Config): fc.Arbitrary<Command[]> {
   return fc.tuple(listens, fc.array(spawn, { maxLength: 2 })).map(([l, s]) => [...l, ...s]);
 }
 
-export const runs = configs.chain((config) =>
+export const runs = shrinkingRuns(configs, (config) => config, (config) =>
   fc
     .tuple(
       openingFor(config),
@@ -302,11 +327,12 @@ export const runs = configs.chain((config) =>
           { weight: 12, arbitrary: commandsFor(config).map((c) => [c]) },
           { weight: 2, arbitrary: burstFor(config) },
           { weight: 1, arbitrary: spawnStorm },
+          { weight: 1, arbitrary: tableTrioFor(config) },
         ),
         { maxLength: 50, size: 'max' },
       ),
     )
-    .map(([opening, body]) => ({ config, commands: [...opening, ...body.flat()] })),
+    .map(([opening, body]) => [...opening, ...body.flat()]),
 );
 
 // ---- corners the generators must reach ----
@@ -323,7 +349,15 @@ const acceptWithBothQueues = ({ before, cmd }: T) => {
   return local !== undefined && local.queue.length > 0 && (parent?.queue.length ?? 0) > 0;
 };
 
+const tablesOf = (s: State) => s.tables.map((_, cpu): [string, number[]] => [`cpu ${cpu}`, tableOf(s, cpu)]);
+/** The listener an accept took a connection for (a local listener, from either of its queues). */
+const acceptedOn = ({ cmd, outcome }: T) => (cmd.op === 'accept' && outcome.ok && 'conn' in outcome && outcome.conn !== null ? cmd.listener : undefined);
+
 export const corners: Corner<Config, State, Command, Outcome>[] = [
+  // A failed spawn concerns the table of the CPU it names.
+  ...shapeCorners('table', tablesOf, ({ before, cmd }) => (cmd.op === 'spawn' && cmd.cpu !== null && cmd.cpu < before.tables.length ? [tableOf(before, cmd.cpu)] : [])),
+  alternatingAccepts('table', tablesOf, acceptedOn),
+  connectBetweenRemovalAndAddition('table', tablesOf, ({ cmd, outcome }) => cmd.op === 'connect' && outcome.ok),
   { name: 'connect-local', watch: connectedTo('local') },
   { name: 'connect-global', watch: connectedTo('global') },
   { name: 'connect-refused', watch: failedWith('connect', 'refused') },

@@ -5,12 +5,13 @@ import fc from 'fast-check';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
 import { allowedOutcomes, initialState, initialStates, judge, stepWith, type Choose } from '../core/relation.ts';
 import { allProperties, conformance, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { canonical } from '../core/vocabulary.ts';
 import { builtin, checked, modelSubject, type Subject } from '../core/subject.ts';
+import { DEFAULT_RUNS } from '../schemes.ts';
 
 export interface PlantedBug<Config = any> {
   /** What is wrong, as a sentence. */
@@ -18,12 +19,25 @@ export interface PlantedBug<Config = any> {
   /** The property that must catch it. */
   caughtBy: string;
   implementation(config: Config): Implementation;
+  /** It needs at least this many commands to show: no seed shrinks it shorter. */
+  needs?: number;
+  /** Its shortest counterexample is longer than the scheme's limit (docs/power.md says why): this limit instead. */
+  longest?: number;
 }
 
 /** A planted bug made of an implementation subclass with one method wrong. */
-export function plantedBug<Config>(name: string, caughtBy: string, Impl: new (config: Config) => Implementation): PlantedBug<Config> {
-  return { name, caughtBy, implementation: (config) => new Impl(config) };
+export function plantedBug<Config>(
+  name: string,
+  caughtBy: string,
+  Impl: new (config: Config) => Implementation,
+  needs?: number,
+  longest?: number,
+): PlantedBug<Config> {
+  return { name, caughtBy, implementation: (config) => new Impl(config), ...(needs ? { needs } : {}), ...(longest ? { longest } : {}) };
 }
+
+/** Every planted bug must be caught on each of these seeds within the default budget. */
+export const BUG_SEEDS = [20261123, 1, 2, 3, 4];
 
 export interface SchemeChecks {
   bugs: PlantedBug[];
@@ -32,6 +46,8 @@ export interface SchemeChecks {
   /** Longest acceptable shrunk counterexample (default 8). */
   maxShrunkLength?: number;
   seed?: number;
+  /** Runs within which each seed must catch each planted bug (default: `steerspec check`'s). */
+  budget?: number;
 }
 
 /** A fresh temporary directory: tests that expect failures never write into the repo. */
@@ -182,28 +198,42 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     expect(uncaught).toEqual([]);
   });
 
+  // Each planted bug on every seed of BUG_SEEDS within the default budget; each campaign stops at the
+  // first failing run, so a bug caught early costs little more than its shrinking.
+  const budget = checks.budget ?? DEFAULT_RUNS;
+  const caught: { bug: string; seed: number; runs: number; length: number }[] = [];
+  afterAll(() => {
+    if (caught.length === 0) return;
+    const histogram = new Map<number, number>();
+    for (const { length } of caught) histogram.set(length, (histogram.get(length) ?? 0) + 1);
+    const lengths = [...histogram].sort(([a], [b]) => a - b).map(([length, n]) => `${length}: ${n}`);
+    const slowest = caught.reduce((a, b) => (b.runs > a.runs ? b : a));
+    console.log(
+      `${scheme.name} planted bugs: ${caught.length} catches on ${BUG_SEEDS.length} seeds within ${budget} runs; shrunk lengths (commands: catches) ${lengths.join(', ')}; ` +
+        `most runs needed ${slowest.runs} ("${slowest.bug}", seed ${slowest.seed})`,
+    );
+  });
   for (const bug of checks.bugs) {
-    it(`${bug.caughtBy} catches the planted bug "${bug.name}" and shrinks it to at most ${maxLength} commands`, async () => {
+    const shape = bug.needs ? `, needs at least ${bug.needs} commands,` : '';
+    const longest = bug.longest ?? maxLength;
+    it(`${bug.caughtBy} catches the planted bug "${bug.name}" on ${BUG_SEEDS.length} seeds within ${budget} runs${shape} and shrinks it to at most ${longest} commands`, async () => {
       const property = allProperties(scheme).find((p) => p.name === bug.caughtBy);
       expect(property, `property ${bug.caughtBy}`).toBeDefined();
-      const { results } = await runCampaign({
-        scheme,
-        subject: subjectOf(bug),
-        runs: 2000,
-        seed,
-        traceDir: scratchDir(),
-        properties: [property!],
-      });
-      const result = results.find((r) => r.property === bug.caughtBy)!;
-      expect(result.status, result.reason).toBe('failed');
-      expect(result.length!, `shrunk trace ${result.trace}`).toBeLessThanOrEqual(maxLength);
+      for (const bugSeed of BUG_SEEDS) {
+        const campaign = await runCampaign({ scheme, subject: subjectOf(bug), runs: budget, seed: bugSeed, traceDir: scratchDir(), properties: [property!] });
+        const result = campaign.results.find((r) => r.property === bug.caughtBy)!;
+        expect(result.status, `seed ${bugSeed}: ${result.reason ?? ''}`).toBe('failed');
+        expect(result.length!, `seed ${bugSeed}: shrunk trace ${result.trace}`).toBeLessThanOrEqual(longest);
+        if (bug.needs) expect(result.length!, `seed ${bugSeed}: shrunk trace ${result.trace}`).toBeGreaterThanOrEqual(bug.needs);
+        caught.push({ bug: bug.name, seed: bugSeed, runs: campaign.runs, length: result.length! });
+      }
       // Without a snapshot, checking only this property still fails the run that leaves the relation
       // (shown with the first bug planted for each property).
       if (checks.bugs.find((b) => b.caughtBy === bug.caughtBy) !== bug) return;
       const blind = await runCampaign({ scheme, subject: subjectOf(bug, false), runs: 400, seed, traceDir: scratchDir(), properties: [property!] });
-      const caught = blind.results.filter((r) => r.status === 'failed').map((r) => r.property);
-      expect(caught.length, `${bug.name} without a snapshot`).toBeGreaterThan(0);
-      expect(caught.every((name) => name === 'conformance' || name === bug.caughtBy)).toBe(true);
+      const failed = blind.results.filter((r) => r.status === 'failed').map((r) => r.property);
+      expect(failed.length, `${bug.name} without a snapshot`).toBeGreaterThan(0);
+      expect(failed.every((name) => name === 'conformance' || name === bug.caughtBy)).toBe(true);
     });
   }
 }

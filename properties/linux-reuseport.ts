@@ -3,6 +3,8 @@
 // what it can see: without a `hash` (the kernel computes its own) the hash-dependent part of a rule
 // is checked as "one of the listeners some hash gives", never skipped silently.
 import fc from 'fast-check';
+import { shrinkingRuns } from './runs.ts';
+import { connectBetweenRemovalAndAddition, holding, shapeCorners } from './shapes.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import {
   commandSchema,
@@ -219,9 +221,11 @@ export const fifoAccept: LinuxProperty = {
 // ---- generators ----
 
 export const configs: fc.Arbitrary<Config> = fc.record({
-  cpus: fc.oneof({ weight: 6, arbitrary: fc.constant(2) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 128 }) }),
-  migrate: fc.boolean(),
-  program: fc.oneof({ weight: 2, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constant('cpu' as const) }),
+  // More CPUs than members now and then: the CPU program's fallback for a CPU past the members.
+  cpus: fc.oneof({ weight: 4, arbitrary: fc.constant(2) }, { weight: 5, arbitrary: fc.constantFrom(1, 3, 4, 4) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 128 }) }),
+  migrate: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  // Half the runs attach the CPU program: its fallbacks (a CPU past the members, a migration) need many runs to meet.
+  program: fc.oneof({ weight: 1, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constant('cpu' as const) }),
   family: fc.constantFrom('ipv4' as const, 'ipv6' as const),
 });
 
@@ -269,15 +273,21 @@ export const styles = fc.oneof(
   { weight: 2, arbitrary: fc.constant<IncomingStyle>('some') },
 );
 
-export const runs = fc
-  .tuple(configs, styles)
-  .chain(([config, style]) => fc.record({ config: fc.constant(config), commands: fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }) }));
+export const runs = shrinkingRuns(
+  fc.tuple(configs, styles),
+  ([config]) => config,
+  ([config, style]) => fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }),
+);
 
 // ---- corners ----
 
 const isConnectTo = (t: T) => t.cmd.op === 'connect' && t.outcome.ok && 'listener' in t.outcome;
 
+const groupOf = (s: State): [string, number[]][] => [['group', s.members.map((m) => m.id)]];
+
 export const corners: Corner<Config, State, Command, Outcome>[] = [
+  ...shapeCorners('group', groupOf, ({ before, cmd }) => ('listener' in cmd ? holding(groupOf, before, cmd.listener) : [])),
+  connectBetweenRemovalAndAddition('group', groupOf, isConnectTo),
   {
     name: 'incoming-cpu-probe-wraps',
     watch: whenever((t) => {

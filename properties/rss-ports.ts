@@ -4,6 +4,7 @@
 // checks the implementation and the model alike without trusting either one's state.
 import fc from 'fast-check';
 import { rssPortsParallelRuns } from './parallel-runs.ts';
+import { shrinkingRuns } from './runs.ts';
 import { RssPortsImpl } from '../impl/rss-ports.ts';
 import {
   alignedPorts,
@@ -298,19 +299,19 @@ const remoteOf = (config: Config, s: Sketch): Command => ({
   port: s.b % 2 === 0 ? 443 : 80,
 });
 
-export const runs = fc
-  .record({
+export const runs = shrinkingRuns(
+  fc.record({
     config: configs,
     churn: fc.constantFrom(0, 0, 1, 3),
     /** Mostly (5 in 6) the run starts with a setRemote. */
     startsWithRemote: fc.nat({ max: 5 }),
-    first: sketches,
-    rest: fc.array(sketches, { maxLength: 40, size: 'max' }),
-  })
-  .map(({ config, churn, startsWithRemote, first, rest }) => ({
-    config,
-    commands: [startsWithRemote < 5 ? remoteOf(config, first) : commandOf(config, churn, first), ...rest.map((s) => commandOf(config, churn, s))],
-  }));
+  }),
+  ({ config }) => config,
+  ({ config, churn, startsWithRemote }) =>
+    fc
+      .tuple(sketches, fc.array(sketches, { maxLength: 40, size: 'max' }))
+      .map(([first, rest]) => [startsWithRemote < 5 ? remoteOf(config, first) : commandOf(config, churn, first), ...rest.map((s) => commandOf(config, churn, s))]),
+);
 
 // ---- corners the generators must reach ----
 

@@ -1,0 +1,147 @@
+// Generated runs whose config shrinks too, and whose counterexamples keep only commands that matter.
+// `configs.chain(...)` shrinks the config only before the first command shrink (it regenerates every
+// command for the smaller config, which rarely fails the same way), so a counterexample kept `cpus: 5`
+// where 1 would do; and fast-check's array shrinker removes commands from the front (keeping the
+// tail) and, inside a mapped tuple of blocks, cannot drop one command in the middle, so redundant
+// connects stayed. Here a failing run is first cut to its shortest failing prefix of 1, 2, 4, ...
+// commands, then shrinks in three kinds of step, in this order:
+//   1. commands dropped, in chunks of half, a quarter, ... down to one command, scanning from the
+//      last chunk to the first (a scan resumes where the last successful drop was, so one pass
+//      costs about twice as many tries as there are commands);
+//   2. when no chunk can go, one field of one command made simpler (a number 0 or one less, an
+//      element of a list dropped), going on through the fields after it, then scanning again: a
+//      smaller limit or hash may let more commands go. Fields get one pass over the commands in
+//      all, and none once the run is down to SHORT commands (each try is a whole run, and most
+//      simpler fields shorten nothing);
+//   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
+//      smaller config lacks is still a valid command: it is refused or judged like any other); a
+//      smaller config restarts the scan; at most CONFIG_TRIES smaller configs are tried in all.
+// Every step is deterministic, so fast-check's path still replays a shrunk run.
+import fc from 'fast-check';
+
+export interface Run<Config, Cmd> {
+  config: Config;
+  commands: Cmd[];
+}
+
+interface Context<Source> {
+  source: fc.Value<Source>;
+  scan: Scan;
+  /** Prefixes not tried yet (a run as generated). */
+  prefixes: boolean;
+  /** The first command whose fields are tried (the ones before could not be made simpler). */
+  field: number;
+  /** The last step made a field simpler: the fields after it are tried before the next scan. */
+  simplifying: boolean;
+  /** Smaller configs still to try, over the whole shrink. */
+  configTries: number;
+}
+
+/**
+ * Smaller configs tried in a whole shrink: a config of many fields (a key, a RETA) offers hundreds of
+ * smaller ones, and each try is a run; the first few of each step are the big ones (fast-check
+ * offers the smallest value first).
+ */
+const CONFIG_TRIES = 40;
+
+/** Runs of at most this many commands get no field simplification. */
+const SHORT = 4;
+
+class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> {
+  constructor(
+    private readonly sources: fc.Arbitrary<Source>,
+    private readonly configOf: (source: Source) => Config,
+    private readonly commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+  ) {
+    super();
+  }
+
+  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false, configTries = CONFIG_TRIES): fc.Value<Run<Config, Cmd>> {
+    const context: Context<Source> = { source, scan, prefixes, field, simplifying, configTries };
+    return new fc.Value({ config: this.configOf(source.value_), commands }, context);
+  }
+
+  generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<Run<Config, Cmd>> {
+    const source = this.sources.generate(mrng, biasFactor);
+    const commands = this.commandsFor(source.value_).generate(mrng, biasFactor).value;
+    return this.value(source, commands, fresh(commands.length), true);
+  }
+
+  canShrinkWithoutContext(_value: unknown): _value is Run<Config, Cmd> {
+    return false;
+  }
+
+  shrink(run: Run<Config, Cmd>, context: unknown): fc.Stream<fc.Value<Run<Config, Cmd>>> {
+    const { source, scan, prefixes, field, simplifying, configTries } = context as Context<Source>;
+    const { commands } = run;
+    const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field, false, configTries));
+    // Fields are simplified only on runs still longer than SHORT: below, a simpler field rarely lets a command go.
+    const simplified = fc
+      .stream(commands.length > SHORT ? simplerRuns(commands, field) : [][Symbol.iterator]())
+      .map(([simpler, at]) => this.value(source, simpler, singles(simpler.length), false, at, true, configTries));
+    let tries = 0;
+    const byConfig = this.sources
+      .shrink(source.value_, source.context)
+      .take(configTries)
+      .map((s) => this.value(s, commands, singles(commands.length), false, field, false, configTries - ++tries));
+    // A simpler field goes on with the fields after it; a dropped chunk with the rest of its scan.
+    if (simplifying) return simplified.join(dropped, byConfig);
+    if (!prefixes) return dropped.join(simplified, byConfig);
+    // First the shortest failing prefix of 1, 2, 4, ... commands: the scan then never replays commands past the failure.
+    const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false));
+    return cut.join(dropped, simplified, byConfig);
+  }
+}
+
+/** Where a scan stands: it drops `size` commands ending before `end`, then halves `size`. */
+interface Scan {
+  size: number;
+  end: number;
+}
+
+const fresh = (length: number): Scan => ({ size: Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, length / 2)))), end: length });
+
+/** A scan of single commands: after a simpler field or config, the chunks have gone already. */
+const singles = (length: number): Scan => ({ size: 1, end: length });
+
+/** The chunks to drop, last first, each with where the scan resumes if dropping it still fails. */
+function* chunks(length: number, { size, end }: Scan): IterableIterator<{ at: number; size: number; next: Scan }> {
+  for (let s = size, e = Math.min(end, length); s >= 1; s = s / 2, e = length) {
+    for (let at = e - s; at >= 0; at -= s) yield { at, size: s, next: { size: s, end: at } };
+    if (s === 1) return;
+  }
+}
+
+/** The commands with one field of one command made simpler (a number 0 or one less, an element of a list dropped), from command `from` on. */
+function* simplerRuns<Cmd>(commands: Cmd[], from: number): IterableIterator<[Cmd[], number]> {
+  for (let i = from; i < commands.length; i++) {
+    for (const cmd of simplerCommands(commands[i])) yield [commands.map((c, j) => (j === i ? cmd : c)), i];
+  }
+}
+
+function* simplerCommands<Cmd>(cmd: Cmd): IterableIterator<Cmd> {
+  if (cmd === null || typeof cmd !== 'object') return;
+  for (const [key, value] of Object.entries(cmd)) {
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
+      // Small numbers (a CPU, a limit, an id) step down; large ones (a hash) only try 0.
+      for (const smaller of value <= 8 ? new Set([0, value - 1]) : [0]) yield { ...cmd, [key]: smaller };
+    }
+    if (Array.isArray(value)) for (let k = 0; k < value.length; k++) yield { ...cmd, [key]: value.filter((_, j) => j !== k) };
+  }
+}
+
+function* doubling(length: number): IterableIterator<number> {
+  for (let n = 1; n < length; n *= 2) yield n;
+}
+
+/**
+ * Runs drawn from `sources` (a config, or a config with a run-wide choice such as a mode): the config
+ * is `configOf(source)`, the commands come from `commandsFor(source)`; both shrink (see above).
+ */
+export function shrinkingRuns<Source, Config, Cmd>(
+  sources: fc.Arbitrary<Source>,
+  configOf: (source: Source) => Config,
+  commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+): fc.Arbitrary<Run<Config, Cmd>> {
+  return new ShrinkingRuns(sources, configOf, commandsFor);
+}
