@@ -37,7 +37,7 @@ export function closeConnection(s: QueueState, conn: number) {
   if (!open) return { ok: false as const, error: 'unknown-conn' as const };
   if (!open.accepted) {
     const member = s.members.find((m) => m.id === open.listener)!;
-    member.queue = member.queue.filter((queued) => queued !== conn);
+    member.queue.splice(member.queue.indexOf(conn), 1);
   }
   delete s.connections[conn];
   return { ok: true as const };
