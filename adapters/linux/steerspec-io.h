@@ -271,7 +271,7 @@ static int num_field(struct jv *cmd, const char *key, long *out, int required)
 
 struct worker {
 	pthread_t thread;
-	int started, pending;
+	int started, pending, is_connect;
 	long id;
 	struct jv cmd;
 	pthread_mutex_t mu;
@@ -285,6 +285,15 @@ static int busy;
 /* Branch requests handled, and how many began while another branch's was being handled (logged at exit). */
 static int requests_in_flight;
 static long requests_total, requests_overlapped;
+/* Branch connects handed to a worker that have not yet reached their connect() (see connect_begin). */
+static int connects_waiting;
+static __thread int rendezvous_owed;
+
+static void rendezvous_done(void)
+{
+	if (rendezvous_owed) __atomic_fetch_sub(&connects_waiting, 1, __ATOMIC_SEQ_CST);
+	rendezvous_owed = 0;
+}
 
 static void run_one(struct jv *cmd)
 {
@@ -302,10 +311,12 @@ static void *worker_main(void *arg)
 		while (!w->pending) pthread_cond_wait(&w->cv, &w->mu);
 		struct jv cmd = w->cmd;
 		reply_id = w->id;
+		rendezvous_owed = w->is_connect;
 		pthread_mutex_unlock(&w->mu);
 		__atomic_fetch_add(&requests_total, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_fetch_add(&requests_in_flight, 1, __ATOMIC_SEQ_CST) > 0) __atomic_fetch_add(&requests_overlapped, 1, __ATOMIC_SEQ_CST);
 		run_one(&cmd);
+		rendezvous_done(); /* a connect that answered before its connect() (an error) */
 		__atomic_fetch_sub(&requests_in_flight, 1, __ATOMIC_SEQ_CST);
 		jfree(&cmd);
 		reply_id = -1;
@@ -347,6 +358,9 @@ static int dispatch(struct jv *cmd, struct jv *branch)
 	pthread_mutex_lock(&busy_mu);
 	busy++;
 	pthread_mutex_unlock(&busy_mu);
+	struct jv *op = jget(cmd, "op");
+	w->is_connect = op && op->type == J_STR && !strcmp(op->str, "connect");
+	if (w->is_connect) __atomic_fetch_add(&connects_waiting, 1, __ATOMIC_SEQ_CST);
 	w->cmd = *cmd;
 	w->id = (long)id->num;
 	w->pending = 1;

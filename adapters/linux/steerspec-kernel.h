@@ -28,25 +28,6 @@ static pthread_rwlock_t steer_rw = PTHREAD_RWLOCK_INITIALIZER;
 #define LOCK() pthread_mutex_lock(&state_mu)
 #define UNLOCK() pthread_mutex_unlock(&state_mu)
 
-/* How many connect() calls began while another branch's connect() was in the kernel (docs/kernel.md). */
-static int connects_in_flight;
-static long connects_total, connects_overlapped;
-static int connect_begin(void)
-{
-	int others = __atomic_fetch_add(&connects_in_flight, 1, __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&connects_total, 1, __ATOMIC_SEQ_CST);
-	return others > 0;
-}
-static void connect_end(int racing)
-{
-	/* Overlapped if another was in flight at its start, or one began before it ended (that one counts it). */
-	if (racing) __atomic_fetch_add(&connects_overlapped, 1, __ATOMIC_SEQ_CST);
-	__atomic_fetch_sub(&connects_in_flight, 1, __ATOMIC_SEQ_CST);
-}
-static void log_overlaps(void)
-{
-	if (requests_total) logf_("concurrent: %ld of %ld branch requests began while another branch's was being handled; %ld of %ld connect() calls began while another's was in the kernel", requests_overlapped, requests_total, connects_overlapped, connects_total);
-}
 /* TCP over IPv6 (::1) instead of IPv4 (127.0.0.1). */
 static int cfg_ipv6;
 
@@ -88,6 +69,40 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Branch connects, and how many began their connect() while another branch's connect() was in the kernel
+ * (`overlapped`), that one pinned to another CPU (`cross_cpu`): two SYNs steered on two CPUs at once. */
+static unsigned long connect_cpus_in_flight; /* a bit per CPU with a branch connect() in the kernel */
+static int connects_in_flight;
+static long connects_total, connects_overlapped, connects_cross_cpu;
+/* Right before a branch's connect(): if another branch's connect is on its way, wait for it (at most
+ * 300 us) so the two SYNs go out together. Only delays a command inside its own call, which any
+ * linearization allows; it makes overlapping connect() calls more frequent. Returns the CPU bit to clear. */
+static unsigned long connect_begin(void)
+{
+	if (!rendezvous_owed) return 0; /* a sequential connect: nothing to race */
+	rendezvous_done();
+	double until = now_s() + 300e-6;
+	while (__atomic_load_n(&connects_waiting, __ATOMIC_SEQ_CST) > 0 && now_s() < until) sched_yield();
+	int cpu = sched_getcpu();
+	unsigned long bit = cpu >= 0 && cpu < 64 ? 1UL << cpu : 0;
+	unsigned long others = __atomic_fetch_or(&connect_cpus_in_flight, bit, __ATOMIC_SEQ_CST) & ~bit;
+	__atomic_fetch_add(&connects_total, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_fetch_add(&connects_in_flight, 1, __ATOMIC_SEQ_CST) > 0) __atomic_fetch_add(&connects_overlapped, 1, __ATOMIC_SEQ_CST);
+	if (others) __atomic_fetch_add(&connects_cross_cpu, 1, __ATOMIC_SEQ_CST);
+	return bit | (1UL << 63); /* the top bit: a branch connect, counted in flight */
+}
+static void connect_end(unsigned long began)
+{
+	if (!began) return;
+	__atomic_fetch_and(&connect_cpus_in_flight, ~(began & ~(1UL << 63)), __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&connects_in_flight, 1, __ATOMIC_SEQ_CST);
+}
+static void log_overlaps(void)
+{
+	if (requests_total)
+		logf_("concurrent: %ld of %ld branch requests began while another branch's was being handled; %ld of %ld branch connect() calls began while another's was in the kernel, %ld of them pinned to another CPU", requests_overlapped, requests_total, connects_overlapped, connects_total, connects_cross_cpu);
 }
 
 /* The loopback address of the configured family, on `port`. */

@@ -269,7 +269,7 @@ static void do_connect(struct jv *cmd)
 	bpf_map_delete_elem(syns_fd, &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
-	int racing = connect_begin();
+	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen);
 	connect_end(racing);
 	if (rc < 0) {

@@ -277,7 +277,7 @@ static void do_connect(struct jv *cmd)
 	bpf_map_delete_elem(arrivals, &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
-	int racing = connect_begin();
+	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen), e = errno;
 	connect_end(racing);
 	struct rps_decision d;
