@@ -13,16 +13,17 @@
  *   register       a listening socket (SO_REUSEADDR, SO_REUSEPORT, SO_INCOMING_CPU where `incomingCpuAt`
  *                  says, the recording program or the cBPF `A = cpu; return A`), created with fsuid = uid
  *                  so the kernel applies its same-uid rule itself (bind() fails with EADDRINUSE);
- *   connect        from the main thread pinned to the CPU; the reply carries `inputs`: the hash and the
- *                  SYN's CPU the kernel used; `local` compares the listener's SO_INCOMING_CPU (read back
+ *   connect        from the thread of its branch (the main one in sequential runs) pinned to the CPU;
+ *                  the reply carries `inputs`: the hash and the SYN's CPU the kernel used; `local` compares the listener's SO_INCOMING_CPU (read back
  *                  with getsockopt) with that CPU;
  *   accept         accept() and getpeername(): the client's port names the connection;
  *   close          closes both ends with SO_LINGER 0; a child still in a kernel accept queue stays there
  *                  as a "ghost" (accept skips it later: its peer reset it, getpeername fails);
  *   deregister     close() of the listener from a thread pinned to `cpu`; each queued child was then
  *                  migrated (found in another accept queue) or reset (its client sees the RST).
- * Nothing is ever drained into user space, so every deregister is observable. STEERSPEC_RPS_CPUS=<mask>
- * turns RPS on for its loopback (the SYN's CPU then differs from the client's; `inputs.cpu` says which).
+ * Nothing is ever drained into user space, so every deregister is observable. Parallel runs: a worker
+ * thread per branch (steerspec-io.h); what it serializes: steerspec-kernel.h and docs/kernel.md.
+ * STEERSPEC_RPS_CPUS=<mask> turns RPS on for its loopback (the SYN's CPU then differs from the client's; `inputs.cpu` says which).
  * Build: sh adapters/linux/build.sh. `steerspec-linux --probe` prints "ok" or why the kernel can't be used.
  */
 #define _GNU_SOURCE
