@@ -9,7 +9,7 @@ import type { CampaignResult, PropertyResult } from './campaign.ts';
 import { renderColumns, traceOfHistory, type History, type LoadedParallelTrace, type Operation, type ParallelTrace } from './history.ts';
 import { linearize, type Linearization } from './linearize.ts';
 import { AdapterFault, type Failure } from './runner.ts';
-import { withoutHash, type AnyScheme, type Capabilities, type Implementation, type ParallelRun } from './scheme.ts';
+import { withInputs, withoutHash, type AnyScheme, type Capabilities, type Implementation, type ParallelRun } from './scheme.ts';
 import { checked, Unsupported, type Instance, type Subject } from './subject.ts';
 import { storeTrace, type Trace } from './trace.ts';
 import { InputError, show } from './vocabulary.ts';
@@ -57,7 +57,8 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
     const step: History['prefix'][number] = { cmd };
     history.prefix.push(step);
     try {
-      step.outcome = await instance.apply(cmd);
+      // Judged and recorded as the command with the inputs the subject observed, the outcome without them.
+      ({ cmd: step.cmd, outcome: step.outcome } = withInputs(cmd, await instance.apply(cmd)));
     } catch (e) {
       faulted(e, history.prefix.length - 1);
       break;
@@ -74,7 +75,7 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
         history.branches[b].push(op);
         history.events.push({ call: op.id });
         try {
-          op.outcome = await applyAt(cmd, { id: op.id, branch: b });
+          ({ cmd: op.cmd, outcome: op.outcome } = withInputs(cmd, await applyAt(cmd, { id: op.id, branch: b })));
         } catch (e) {
           faulted(e, history.prefix.length + op.id);
           return;

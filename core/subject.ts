@@ -71,12 +71,20 @@ export function checked(scheme: AnyScheme, impl: Implementation & Pick<Instance,
     }
     return reply;
   };
+  // A concurrent reply is validated as an outcome of the command with its inputs, and keeps them: the
+  // caller (runParallel) records the step as withInputs splits it.
+  const validateObserved = (cmd: unknown, reply: unknown) => {
+    checkInputs(cmd, reply);
+    const { cmd: judged, outcome } = withInputs(cmd, reply);
+    const valid = validate(judged, outcome);
+    return outcome === reply ? valid : { ...(valid as object), inputs: (reply as { inputs: unknown }).inputs };
+  };
   const { applyAt } = impl;
   return {
     capabilities,
     apply: async (cmd) => checkInputs(cmd, await answer(cmd, () => impl.apply(cmd))),
     validate,
-    ...(capabilities.concurrent && applyAt ? { applyAt: async (cmd: unknown, tag: { id: number; branch: number }) => validate(cmd, await answer(cmd, () => applyAt.call(impl, cmd, tag))) } : {}),
+    ...(capabilities.concurrent && applyAt ? { applyAt: async (cmd: unknown, tag: { id: number; branch: number }) => validateObserved(cmd, await answer(cmd, () => applyAt.call(impl, cmd, tag))) } : {}),
     ...(capabilities.snapshot && impl.snapshot
       ? {
           async snapshot() {

@@ -17,6 +17,17 @@
 #include <unistd.h>
 
 static int online_cpus;
+
+/* Concurrent runs (docs/kernel.md, "Concurrent runs"). `state_mu` guards the helper's own tables (listeners,
+ * connections, the program's tables as the control plane keeps them); it is never held across a connect().
+ * `steer_rw`: a connect holds it shared from its socket to its outcome, a deregister exclusively, so a
+ * child that lands on a closing listener is never seen only after its migration (its connect would then
+ * name the listener it was migrated to). Lock order: steer_rw, then state_mu. */
+static pthread_mutex_t state_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t steer_rw = PTHREAD_RWLOCK_INITIALIZER;
+#define LOCK() pthread_mutex_lock(&state_mu)
+#define UNLOCK() pthread_mutex_unlock(&state_mu)
+
 /* TCP over IPv6 (::1) instead of IPv4 (127.0.0.1). */
 static int cfg_ipv6;
 
@@ -58,6 +69,40 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Branch connects, and how many began their connect() while another branch's connect() was in the kernel
+ * (`overlapped`), that one pinned to another CPU (`cross_cpu`): two SYNs steered on two CPUs at once. */
+static unsigned long connect_cpus_in_flight; /* a bit per CPU with a branch connect() in the kernel */
+static int connects_in_flight;
+static long connects_total, connects_overlapped, connects_cross_cpu;
+/* Right before a branch's connect(): if another branch's connect is on its way, wait for it (at most
+ * 300 us) so the two SYNs go out together. Only delays a command inside its own call, which any
+ * linearization allows; it makes overlapping connect() calls more frequent. Returns the CPU bit to clear. */
+static unsigned long connect_begin(void)
+{
+	if (!rendezvous_owed) return 0; /* a sequential connect: nothing to race */
+	rendezvous_done();
+	double until = now_s() + 300e-6;
+	while (__atomic_load_n(&connects_waiting, __ATOMIC_SEQ_CST) > 0 && now_s() < until) sched_yield();
+	int cpu = sched_getcpu();
+	unsigned long bit = cpu >= 0 && cpu < 64 ? 1UL << cpu : 0;
+	unsigned long others = __atomic_fetch_or(&connect_cpus_in_flight, bit, __ATOMIC_SEQ_CST) & ~bit;
+	__atomic_fetch_add(&connects_total, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_fetch_add(&connects_in_flight, 1, __ATOMIC_SEQ_CST) > 0) __atomic_fetch_add(&connects_overlapped, 1, __ATOMIC_SEQ_CST);
+	if (others) __atomic_fetch_add(&connects_cross_cpu, 1, __ATOMIC_SEQ_CST);
+	return bit | (1UL << 63); /* the top bit: a branch connect, counted in flight */
+}
+static void connect_end(unsigned long began)
+{
+	if (!began) return;
+	__atomic_fetch_and(&connect_cpus_in_flight, ~(began & ~(1UL << 63)), __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&connects_in_flight, 1, __ATOMIC_SEQ_CST);
+}
+static void log_overlaps(void)
+{
+	if (requests_total)
+		logf_("concurrent: %ld of %ld branch requests began while another branch's was being handled; %ld of %ld branch connect() calls began while another's was in the kernel, %ld of them pinned to another CPU", requests_overlapped, requests_total, connects_overlapped, connects_total, connects_cross_cpu);
 }
 
 /* The loopback address of the configured family, on `port`. */
@@ -148,8 +193,9 @@ struct queued_child {
 	uint32_t mark;
 	uint16_t port;
 };
-static struct queued_child *dumped;
-static int ndumped, capdumped;
+/* Per thread: each worker reads the queues itself. */
+static __thread struct queued_child *dumped;
+static __thread int ndumped, capdumped;
 
 /* Reads every accept queue of this namespace afresh through the iterator `link`; -1 (and a log) when it fails. */
 static int dump_queues(struct bpf_link *link)
@@ -159,8 +205,8 @@ static int dump_queues(struct bpf_link *link)
 		logf_("bpf_iter_create: %s", strerror(errno));
 		return -1;
 	}
-	static char *text;
-	static size_t cap;
+	static __thread char *text;
+	static __thread size_t cap;
 	size_t len = 0;
 	for (;;) {
 		if (len + 4096 > cap) text = realloc(text, cap = cap ? cap * 2 : 65536);
@@ -186,6 +232,14 @@ static int dump_queues(struct bpf_link *link)
 	return 0;
 }
 
+/* Where `port`'s child stood in the last dump (accept queues in order), or INT32_MAX. */
+static int queue_position(uint16_t port)
+{
+	for (int i = 0; i < ndumped; i++)
+		if (dumped[i].port == port) return i;
+	return INT32_MAX;
+}
+
 /* The mark of the listener whose accept queue held `port`'s child in the last dump, or 0. */
 static uint32_t queued_mark(uint16_t port)
 {
@@ -196,7 +250,8 @@ static uint32_t queued_mark(uint16_t port)
 
 /* ------------------------------------------------------------------ connections (define CLIENT_PORTS_FROM first) */
 
-enum cstate { QUEUED, ACCEPTED };
+/* PENDING: its connect has not answered yet (an accept racing it may take its child first). */
+enum cstate { PENDING, QUEUED, ACCEPTED };
 
 struct conn {
 	int used;
@@ -209,15 +264,19 @@ struct conn {
 	uint16_t port;     /* the client's port, which names it on the server side */
 };
 
-static struct conn *conns;
-static int nconns, capconns;
+/* A fixed array: a worker keeps a pointer into it across a connect() while another adds connections. */
+#define MAX_CONNS 8192
+static struct conn conns[MAX_CONNS];
+static int nconns;
 
-static struct conn *find_conn(long id)
+/* A connection whose connect has answered (`pending` too: also one still connecting). */
+static struct conn *find_conn_(long id, int pending)
 {
 	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].id == id) return &conns[i];
+		if (conns[i].used && conns[i].id == id && (pending || conns[i].state != PENDING)) return &conns[i];
 	return NULL;
 }
+#define find_conn(id) find_conn_(id, 0)
 
 static struct conn *conn_by_port(uint16_t port)
 {
@@ -230,10 +289,7 @@ static struct conn *new_conn(void)
 {
 	for (int i = 0; i < nconns; i++)
 		if (!conns[i].used) return &conns[i];
-	if (nconns == capconns) {
-		capconns = capconns ? capconns * 2 : 64;
-		conns = realloc(conns, capconns * sizeof *conns);
-	}
+	if (nconns == MAX_CONNS) die("more than MAX_CONNS connections at once");
 	return &conns[nconns++];
 }
 
@@ -251,7 +307,7 @@ static struct conn *accept_one(int fd, long listener, int *child_out)
 		socklen_t len = sizeof peer;
 		struct conn *c = NULL;
 		if (getpeername(child, (struct sockaddr *)&peer, &len) == 0) c = conn_by_port(port_of(&peer));
-		if (c && c->state == QUEUED) {
+		if (c && c->state != ACCEPTED) {
 			*child_out = child;
 			return c;
 		}
@@ -292,6 +348,20 @@ static int by_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A listener's queued connections in the kernel's queue order: two connects that raced may have been
+ * recorded (seq) in the other order than their children were queued. Reads the queues afresh. */
+static void sort_as_queued(struct bpf_link *dump, struct conn **queued, int nq)
+{
+	qsort(queued, nq, sizeof *queued, by_seq);
+	if (nq < 2 || dump_queues(dump) < 0) return;
+	for (int i = 1; i < nq; i++) /* insertion sort by queue position; stable, so seq breaks ties */
+		for (int k = i; k > 0 && queue_position(queued[k - 1]->port) > queue_position(queued[k]->port); k--) {
+			struct conn *t = queued[k - 1];
+			queued[k - 1] = queued[k];
+			queued[k] = t;
+		}
+}
+
 
 /* accept on listener `id` (socket `fd`): the oldest open connection queued there, or conn null. */
 static void accept_and_reply(int fd, long id)
@@ -302,7 +372,9 @@ static void accept_and_reply(int fd, long id)
 		out("{\"ok\":true,\"conn\":null}");
 		return reply();
 	}
-	if (c->listener != id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, id);
+	/* Still connecting: this accept took its child first, which says where the kernel queued it. */
+	if (c->state == PENDING) c->listener = id;
+	else if (c->listener != id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, id);
 	c->child = child;
 	c->state = ACCEPTED;
 	out("{\"ok\":true,\"conn\":%ld}", c->id);

@@ -13,16 +13,17 @@
  *   register       a listening socket (SO_REUSEADDR, SO_REUSEPORT, SO_INCOMING_CPU where `incomingCpuAt`
  *                  says, the recording program or the cBPF `A = cpu; return A`), created with fsuid = uid
  *                  so the kernel applies its same-uid rule itself (bind() fails with EADDRINUSE);
- *   connect        from the main thread pinned to the CPU; the reply carries `inputs`: the hash and the
- *                  SYN's CPU the kernel used; `local` compares the listener's SO_INCOMING_CPU (read back
+ *   connect        from the thread of its branch (the main one in sequential runs) pinned to the CPU;
+ *                  the reply carries `inputs`: the hash and the SYN's CPU the kernel used; `local` compares the listener's SO_INCOMING_CPU (read back
  *                  with getsockopt) with that CPU;
  *   accept         accept() and getpeername(): the client's port names the connection;
  *   close          closes both ends with SO_LINGER 0; a child still in a kernel accept queue stays there
  *                  as a "ghost" (accept skips it later: its peer reset it, getpeername fails);
  *   deregister     close() of the listener from a thread pinned to `cpu`; each queued child was then
  *                  migrated (found in another accept queue) or reset (its client sees the RST).
- * Nothing is ever drained into user space, so every deregister is observable. STEERSPEC_RPS_CPUS=<mask>
- * turns RPS on for its loopback (the SYN's CPU then differs from the client's; `inputs.cpu` says which).
+ * Nothing is ever drained into user space, so every deregister is observable. Parallel runs: a worker
+ * thread per branch (steerspec-io.h); what it serializes: steerspec-kernel.h and docs/kernel.md.
+ * STEERSPEC_RPS_CPUS=<mask> turns RPS on for its loopback (the SYN's CPU then differs from the client's; `inputs.cpu` says which).
  * Build: sh adapters/linux/build.sh. `steerspec-linux --probe` prints "ok" or why the kernel can't be used.
  */
 #define _GNU_SOURCE
@@ -69,8 +70,10 @@ struct listener {
 	int fd;
 };
 
-static struct listener *listeners;
-static int nlisteners, caplisteners;
+/* Fixed: a worker keeps a pointer across a connect() while another registers (docs/kernel.md). */
+#define MAX_LISTENERS 1024
+static struct listener listeners[MAX_LISTENERS];
+static int nlisteners;
 
 static int cfg_cpus, cfg_migrate, cfg_program_cpu;
 static uint16_t server_port = 20000;
@@ -103,10 +106,7 @@ static struct listener *new_listener(void)
 {
 	for (int i = 0; i < nlisteners; i++)
 		if (!listeners[i].used) return &listeners[i];
-	if (nlisteners == caplisteners) {
-		caplisteners = caplisteners ? caplisteners * 2 : 16;
-		listeners = realloc(listeners, caplisteners * sizeof *listeners);
-	}
+	if (nlisteners == MAX_LISTENERS) die("more than MAX_LISTENERS listeners at once");
 	memset(&listeners[nlisteners], 0, sizeof *listeners);
 	return &listeners[nlisteners++];
 }
@@ -246,6 +246,8 @@ static void do_set_incoming_cpu(struct jv *cmd)
 	reply();
 }
 
+/* Runs on its branch's thread, pinned to `cpu`; holds steer_rw shared throughout (see steerspec-kernel.h)
+ * and state_mu only around the tables, so two branches' SYNs are steered by the kernel at the same time. */
 static void do_connect(struct jv *cmd)
 {
 	long id, cpu;
@@ -253,53 +255,74 @@ static void do_connect(struct jv *cmd)
 		reply_error("bad-command", "connect needs conn and cpu");
 		return;
 	}
-	if (find_conn(id)) return reply_fail("duplicate-conn");
-	if (cpu < 0 || cpu >= cfg_cpus) return reply_fail("bad-cpu");
-
-	pin((int)cpu);
+	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
+	LOCK();
+	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
-	if (fd < 0) return reply_error("bad-command", "no client socket: %s", strerror(errno));
+	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
+	/* Known by its port before its SYN, so an accept racing this connect can tell whose child it took. */
+	struct conn *c = new_conn();
+	*c = (struct conn){ .used = 1, .id = id, .state = PENDING, .listener = -1, .client = fd, .child = -1, .port = port };
+	UNLOCK();
+
 	bpf_map_delete_elem(syns_fd, &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
-	if (connect(fd, (struct sockaddr *)&srv, slen) < 0) {
+	unsigned long racing = connect_begin();
+	int rc = connect(fd, (struct sockaddr *)&srv, slen);
+	connect_end(racing);
+	if (rc < 0) {
 		int e = errno;
+		LOCK();
 		abort_close(fd);
+		c->used = 0;
+		UNLOCK();
 		if (e == ECONNREFUSED) return reply_fail("refused");
 		return reply_error("bad-command", "connect: %s", strerror(e));
 	}
-	/* The child is queued when the client's ACK is processed: usually before connect() returns on loopback. */
-	struct listener *got = NULL;
+	/* The child is queued when the client's ACK is processed: usually before connect() returns on loopback.
+	 * A racing accept may have taken it already: then that accept's listener is where it was queued. */
+	long got_id = -1;
+	int got_fd = -1;
 	double deadline = now_s() + 1.0;
-	while (dump_queues(obs->links.dump_queues) == 0 && !(got = queued_at(port)) && now_s() < deadline) sleep_us(20);
-	if (!got) {
-		abort_close(fd);
-		return reply_error("unobservable", "connection %ld was established but no child of it was seen queued", id);
+	for (;;) {
+		int dumped_ok = dump_queues(obs->links.dump_queues) == 0;
+		LOCK();
+		struct listener *got = c->state == ACCEPTED ? find_listener(c->listener) : dumped_ok ? queued_at(port) : NULL;
+		if (got) got_id = got->id, got_fd = got->fd;
+		UNLOCK();
+		if (got_fd >= 0 || !dumped_ok || now_s() >= deadline) break;
+		sleep_us(20);
 	}
 	struct syn_seen seen;
-	int have_syn = !cfg_program_cpu && bpf_map_lookup_elem(syns_fd, &port, &seen) == 0;
-	if (!cfg_program_cpu && !have_syn) {
+	int have_syn = got_fd >= 0 && !cfg_program_cpu && bpf_map_lookup_elem(syns_fd, &port, &seen) == 0;
+	if (got_fd < 0 || (!cfg_program_cpu && !have_syn)) {
+		LOCK();
+		abort_close(c->child);
 		abort_close(fd);
+		c->used = 0;
+		UNLOCK();
+		if (got_fd < 0) return reply_error("unobservable", "connection %ld was established but no child of it was seen queued", id);
 		return reply_error("unobservable", "connection %ld was queued but the recording program saw no SYN of it", id);
 	}
 	if (have_syn && seen.count > 1) logf_("connection %ld: %u SYNs (a retransmission); the last one's inputs are reported", id, seen.count);
 	int syn_cpu = have_syn ? (int)seen.cpu : (int)cpu;
+	/* The listener stays open: a deregister waits for steer_rw, and so does setIncomingCpu. */
+	int local = incoming_cpu_of(got_fd) == syn_cpu;
+	LOCK();
 	if (have_syn) {
 		syn_total++;
 		syn_elsewhere += syn_cpu != cpu;
 	}
-	struct conn *c = new_conn();
-	c->used = 1;
-	c->id = id;
-	c->state = QUEUED;
-	c->listener = got->id;
-	c->seq = seq_counter++;
-	c->client = fd;
-	c->child = -1;
-	c->port = port;
-	int local = incoming_cpu_of(got->fd) == syn_cpu;
-	out("{\"ok\":true,\"listener\":%ld,\"local\":%s", got->id, local ? "true" : "false");
+	if (c->state == PENDING) {
+		c->state = QUEUED;
+		c->listener = got_id;
+		c->seq = seq_counter++;
+	}
+	UNLOCK();
+	out("{\"ok\":true,\"listener\":%ld,\"local\":%s", got_id, local ? "true" : "false");
 	if (have_syn) out(",\"inputs\":{\"hash\":%u,\"cpu\":%u}", seen.hash, seen.cpu);
 	out("}");
 	reply();
@@ -345,7 +368,7 @@ static void do_deregister(struct jv *cmd)
 	int nq = 0;
 	for (int i = 0; i < nconns; i++)
 		if (conns[i].used && conns[i].state == QUEUED && conns[i].listener == id) queued[nq++] = &conns[i];
-	qsort(queued, nq, sizeof *queued, by_seq);
+	sort_as_queued(obs->links.dump_queues, queued, nq);
 
 	pin(has_cpu ? (int)cpu : -1);
 	close(l->fd); /* inet_csk_listen_stop: migrate (reuseport_migrate_sock) or reset every child */
@@ -489,20 +512,29 @@ static void do_init_(struct jv *cmd)
 	server_port++; /* a fresh port: nothing of the previous instance can interfere */
 	if (server_port >= 29999) server_port = 20001;
 	init_ok = 1;
-	out("{\"ok\":true,\"capabilities\":{\"hash\":false,\"snapshot\":false}}");
+	out("{\"ok\":true,\"capabilities\":{\"hash\":false,\"snapshot\":false,\"concurrent\":true}}");
 	reply();
 }
 
-/* Every op but init. */
+/* Every op but init, on the main thread or a branch's worker. What each holds: docs/kernel.md, "Concurrent runs". */
 static int run(const char *op, struct jv *cmd)
 {
-	if (!strcmp(op, "register")) return do_register(cmd), 1;
-	if (!strcmp(op, "setIncomingCpu")) return do_set_incoming_cpu(cmd), 1;
-	if (!strcmp(op, "deregister")) return do_deregister(cmd), 1;
-	if (!strcmp(op, "connect")) return do_connect(cmd), 1;
-	if (!strcmp(op, "accept")) return do_accept(cmd), 1;
-	if (!strcmp(op, "close")) return do_close(cmd), 1;
-	return 0;
+	if (!strcmp(op, "connect")) {
+		pthread_rwlock_rdlock(&steer_rw);
+		do_connect(cmd);
+		pthread_rwlock_unlock(&steer_rw);
+		return 1;
+	}
+	void (*f)(struct jv *) = !strcmp(op, "register") ? do_register : !strcmp(op, "setIncomingCpu") ? do_set_incoming_cpu : !strcmp(op, "deregister") ? do_deregister : !strcmp(op, "accept") ? do_accept : !strcmp(op, "close") ? do_close : NULL;
+	if (!f) return 0;
+	/* Changes to what a connect in flight reads back (a listener closing, its SO_INCOMING_CPU) wait for it. */
+	int exclusive = f == do_deregister || f == do_set_incoming_cpu;
+	if (exclusive) pthread_rwlock_wrlock(&steer_rw);
+	LOCK();
+	f(cmd);
+	UNLOCK();
+	if (exclusive) pthread_rwlock_unlock(&steer_rw);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -519,6 +551,7 @@ int main(int argc, char **argv)
 	serve(do_init, run);
 	close_everything();
 	if (syn_total) logf_("%ld of %ld observed SYNs ran on another CPU than their client", syn_elsewhere, syn_total);
+	log_overlaps();
 	if (obs) observe__destroy(obs);
 	return 0;
 }

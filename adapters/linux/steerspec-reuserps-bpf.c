@@ -249,28 +249,27 @@ static void do_register(struct jv *cmd)
 	reply();
 }
 
-/* Waits until the accept queues show `port`'s child: its listener, or NULL after the deadline. */
-static struct listener *wait_queued(uint16_t port, double seconds)
-{
-	double deadline = now_s() + seconds;
-	struct listener *got = NULL;
-	while (dump_queues(skel->links.dump_queues) == 0 && !(got = listener_by_mark(queued_mark(port))) && now_s() < deadline) sleep_us(20);
-	return got;
-}
-
+/* Runs on its branch's thread, pinned to `cpu`; holds steer_rw shared throughout (see steerspec-kernel.h)
+ * and state_mu only around the tables, so two branches' SYNs run the program on two CPUs at the same time
+ * (their compare-and-swaps on a limited listener's load race for real). */
 static void do_connect(struct jv *cmd)
 {
 	long id, cpu, hash = -1;
 	int has_hash;
 	if (num_field(cmd, "conn", &id, 1) < 0 || num_field(cmd, "cpu", &cpu, 1) < 0 || (has_hash = num_field(cmd, "hash", &hash, 0)) < 0)
 		return reply_error("bad-command", "connect needs conn, cpu and an optional hash");
-	if (find_conn(id)) return reply_fail("duplicate-conn");
-	if (cpu < 0 || cpu >= cfg_cpus) return reply_fail("bad-cpu");
-
-	pin((int)cpu);
+	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
+	LOCK();
+	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
-	if (fd < 0) return reply_error("bad-command", "no client socket: %s", strerror(errno));
+	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
+	/* Known by its port before its SYN, so an accept racing this connect can tell whose child it took. */
+	struct conn *c = new_conn();
+	*c = (struct conn){ .used = 1, .id = id, .state = PENDING, .listener = -1, .client = fd, .child = -1, .port = port };
+	UNLOCK();
+
 	int hashes = map_fd(skel->maps.hashes), arrivals = map_fd(skel->maps.arrivals);
 	uint32_t h = (uint32_t)hash;
 	if (has_hash) bpf_map_update_elem(hashes, &port, &h, BPF_ANY);
@@ -278,25 +277,51 @@ static void do_connect(struct jv *cmd)
 	bpf_map_delete_elem(arrivals, &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
+	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen), e = errno;
+	connect_end(racing);
 	struct rps_decision d;
 	int decided = bpf_map_lookup_elem(arrivals, &port, &d) == 0;
 	if (rc < 0) {
+		LOCK();
 		abort_close(fd);
+		c->used = 0;
+		UNLOCK();
 		if (e != ECONNREFUSED) return reply_error("bad-command", "connect: %s", strerror(e));
 		/* Refused by the program (SK_DROP) or, with no listener at all, by the kernel itself. */
 		if (decided && !d.refused) return reply_error("unobservable", "connection %ld was refused though the program chose slot %u", id, d.slot);
 		return reply_fail("refused");
 	}
-	struct listener *got = wait_queued(port, 1.0);
-	if (!got || !decided) {
-		abort_close(fd);
-		return reply_error("unobservable", "connection %ld: %s", id, !got ? "no accept queue shows its child" : "the program recorded no decision for it");
+	/* Where the accept queues show its child, or where a racing accept that took it first found it. */
+	long got_id = -1;
+	uint32_t got_slot = 0;
+	double deadline = now_s() + 1.0;
+	for (;;) {
+		int dumped_ok = dump_queues(skel->links.dump_queues) == 0;
+		LOCK();
+		struct listener *got = c->state == ACCEPTED ? find_listener(c->listener) : dumped_ok ? listener_by_mark(queued_mark(port)) : NULL;
+		if (got) got_id = got->id, got_slot = got->slot;
+		UNLOCK();
+		if (got_id >= 0 || !dumped_ok || now_s() >= deadline) break;
+		sleep_us(20);
 	}
-	if (d.refused || d.slot != got->slot) logf_("connection %ld: the program chose slot %u (refused %u), the kernel queued it at slot %u", id, d.slot, d.refused, got->slot);
-	struct conn *c = new_conn();
-	*c = (struct conn){ .used = 1, .id = id, .state = QUEUED, .listener = got->id, .seq = seq_counter++, .client = fd, .child = -1, .port = port };
-	out("{\"ok\":true,\"listener\":%ld,\"local\":%s,\"inputs\":{\"cpu\":%u", got->id, d.local ? "true" : "false", d.cpu);
+	if (got_id < 0 || !decided) {
+		LOCK();
+		abort_close(c->child);
+		abort_close(fd);
+		c->used = 0;
+		UNLOCK();
+		return reply_error("unobservable", "connection %ld: %s", id, got_id < 0 ? "no accept queue shows its child" : "the program recorded no decision for it");
+	}
+	if (d.refused || d.slot != got_slot) logf_("connection %ld: the program chose slot %u (refused %u), the kernel queued it at slot %u", id, d.slot, d.refused, got_slot);
+	LOCK();
+	if (c->state == PENDING) {
+		c->state = QUEUED;
+		c->listener = got_id;
+		c->seq = seq_counter++;
+	}
+	UNLOCK();
+	out("{\"ok\":true,\"listener\":%ld,\"local\":%s,\"inputs\":{\"cpu\":%u", got_id, d.local ? "true" : "false", d.cpu);
 	if (!has_hash) out(",\"hash\":%u", d.hash);
 	out("}}");
 	reply();
@@ -364,7 +389,7 @@ static void do_deregister(struct jv *cmd)
 		if (conns[i].state == ACCEPTED) conns[i].listener = -1; /* open with its process, counted nowhere */
 		else queued[nq++] = &conns[i];
 	}
-	qsort(queued, nq, sizeof *queued, by_seq);
+	sort_as_queued(skel->links.dump_queues, queued, nq);
 	for (int k = 0; k < nq; k++) bpf_map_delete_elem(map_fd(skel->maps.moves), &queued[k]->port);
 
 	close(l->fd); /* inet_csk_listen_stop: the program re-steers each child (SELECT_OR_MIGRATE) or drops it */
@@ -448,7 +473,7 @@ static int do_init(struct jv *cmd)
 	reset_all();
 	/* A fresh port: nothing of the previous instance (ghosts, TIME_WAIT) can interfere. */
 	if (++server_port >= 44999) server_port = 40001;
-	out("{\"ok\":true,\"capabilities\":{\"hash\":true,\"snapshot\":false}}");
+	out("{\"ok\":true,\"capabilities\":{\"hash\":true,\"snapshot\":false,\"concurrent\":true}}");
 	reply();
 	return 1;
 }
@@ -541,15 +566,24 @@ static int bench(int n, int rounds)
 	return 0;
 }
 
-/* Every op but init. */
+/* Every op but init, on the main thread or a branch's worker. What each holds: docs/kernel.md, "Concurrent runs". */
 static int run(const char *op, struct jv *cmd)
 {
-	if (!strcmp(op, "register")) return do_register(cmd), 1;
-	if (!strcmp(op, "deregister")) return do_deregister(cmd), 1;
-	if (!strcmp(op, "connect")) return do_connect(cmd), 1;
-	if (!strcmp(op, "accept")) return do_accept(cmd), 1;
-	if (!strcmp(op, "close")) return do_close(cmd), 1;
-	return 0;
+	if (!strcmp(op, "connect")) {
+		pthread_rwlock_rdlock(&steer_rw);
+		do_connect(cmd);
+		pthread_rwlock_unlock(&steer_rw);
+		return 1;
+	}
+	void (*f)(struct jv *) = !strcmp(op, "register") ? do_register : !strcmp(op, "deregister") ? do_deregister : !strcmp(op, "accept") ? do_accept : !strcmp(op, "close") ? do_close : NULL;
+	if (!f) return 0;
+	/* A listener closing waits for the connects in flight: one of them may have its child queued there. */
+	if (f == do_deregister) pthread_rwlock_wrlock(&steer_rw);
+	LOCK();
+	f(cmd);
+	UNLOCK();
+	if (f == do_deregister) pthread_rwlock_unlock(&steer_rw);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -571,6 +605,7 @@ int main(int argc, char **argv)
 		logf_("%s", why);
 	}
 	serve(do_init, run);
+	log_overlaps();
 	if (skel) {
 		reset_all();
 		reuserps__destroy(skel);

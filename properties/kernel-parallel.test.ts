@@ -1,0 +1,103 @@
+// Parallel runs against the real kernel (docs/kernel.md, "Concurrent runs"): both kernel helpers answer
+// each branch on a thread of its own, pinned to the CPU its connect names, so the kernel steers two
+// branches' SYNs, accepts and closes at the same time; `check --parallel 2` must pass on each. And it can
+// fail: a parallel history of a helper set up other than the spec it is judged by is rejected. Where a
+// helper can't run here the tests are skipped with the reason, never passed.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { processSubject } from '../adapters/process.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { runParallel } from '../core/parallel.ts';
+import type { Command as LinuxCommand, Config as LinuxConfig } from '../model/linux-reuseport.ts';
+import type { Command as RpsCommand, Config as RpsConfig } from '../model/reuserps.ts';
+import { scratchDir } from './harness.ts';
+import { linuxReuseportScheme } from './linux-reuseport.ts';
+import { reuserpsScheme } from './reuserps.ts';
+
+const root = join(import.meta.dirname, '..');
+/** Parallel runs per helper: each is a fresh group of real listeners and two threads of real connects. */
+const RUNS = 20;
+
+/** Why `binary` can't run here, or null: built, its own `--probe` says ok, and 2 CPUs to pin branches to. */
+function unusableHere(binary: string): string | null {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  const missing = join(root, 'adapters/linux/build/missing');
+  if (!existsSync(binary)) return existsSync(missing) ? `adapters/linux not built: ${readFileSync(missing, 'utf8').trim()}` : `${binary} is not built (npm run build:linux)`;
+  let answer: string;
+  try {
+    answer = execFileSync(binary, ['--probe'], { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch (e) {
+    answer = ((e as { stdout?: string }).stdout ?? String(e)).trim() || 'the probe gave no answer';
+  }
+  if (answer !== 'ok') return answer;
+  const cpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  return cpus >= 2 ? null : `parallel kernel runs need 2 CPUs to pin branches to, this machine has ${cpus}`;
+}
+
+const helpers = [
+  { scheme: 'linux-reuseport', exec: 'adapters/linux/build/steerspec-linux', seed: 7 },
+  { scheme: 'reuserps', exec: 'adapters/linux/build/steerspec-reuserps-bpf', seed: 7 },
+].map((h) => ({ ...h, unusable: unusableHere(join(root, h.exec)) }));
+for (const h of helpers) if (h.unusable !== null) console.warn(`${h.scheme} parallel kernel checks skipped: ${h.unusable}`);
+const [linux, rps] = helpers;
+
+describe.each(helpers)('the $scheme kernel helper in parallel runs', (h) => {
+  it.skipIf(h.unusable !== null)(`\`steerspec check --scheme ${h.scheme} --parallel 2 --runs ${RUNS}\` passes, with branches handled at the same time${h.unusable === null ? '' : ` (skipped: ${h.unusable})`}`, async () => {
+    const dir = scratchDir();
+    try {
+      const log = join(dir, 'helper.log');
+      const { code, out } = await runCli(['check', '--scheme', h.scheme, '--exec', h.exec, '--parallel', '2', '--runs', String(RUNS), '--seed', String(h.seed), '--traces', dir, '--log', log]);
+      expect(code, out.slice(-1500)).toBe(0);
+      expect(out).toMatch(/1 passed, 0 failed, 0 skipped, 0 faulted/);
+      // The helper logs at exit how many branch requests overlapped another's: none would mean no concurrency at all.
+      const line = readFileSync(log, 'utf8').match(/concurrent: (\d+) of (\d+) branch requests.*/);
+      expect(line, readFileSync(log, 'utf8').slice(-800)).not.toBeNull();
+      expect(Number(line![1])).toBeGreaterThan(0);
+      console.log(`${h.scheme} --parallel 2: ${out.match(/\d+ runs, \d+ steps/)?.[0]}; ${line![0]}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a parallel kernel history judged by the wrong spec is rejected', () => {
+  const subjects = helpers.map((h) => processSubject(JSON.stringify(join(root, h.exec)), { timeoutMs: 5_000 }));
+  afterAll(() => Promise.all(subjects.map((s) => s.close())));
+
+  it.skipIf(linux.unusable !== null)(`linux-reuseport: tcp_migrate_req off, judged as on, at a deregister racing a connect${linux.unusable === null ? '' : ` (skipped: ${linux.unusable})`}`, async () => {
+    const judged: LinuxConfig = { cpus: 2, migrate: true, program: 'none', family: 'ipv4' };
+    // Two connections queued at listener 0 (the only one), then listener 1 joins; a branch closes 0 while the other connects.
+    const prefix: LinuxCommand[] = [
+      { op: 'register', listener: 0, uid: 1000, incomingCpu: -1 },
+      { op: 'connect', conn: 1, cpu: 0 },
+      { op: 'connect', conn: 2, cpu: 1 },
+      { op: 'register', listener: 1, uid: 1000, incomingCpu: -1 },
+    ];
+    const run = { config: judged, prefix, branches: [[{ op: 'deregister', listener: 0, cpu: 0 }], [{ op: 'connect', conn: 3, cpu: 1 }]] };
+    const honest = await runParallel(linuxReuseportScheme, judged, run, await subjects[0].start(linuxReuseportScheme, judged));
+    expect(honest.fault).toBeUndefined();
+    expect(honest.verdict.ok, JSON.stringify(honest.history)).toBe(true);
+    const off = await runParallel(linuxReuseportScheme, judged, run, await subjects[0].start(linuxReuseportScheme, { ...judged, migrate: false }));
+    expect(off.fault).toBeUndefined();
+    expect(off.verdict.ok).toBe(false); // the kernel reset conns 1 and 2; migrate on would have moved them to listener 1
+  });
+
+  it.skipIf(rps.unusable !== null)(`reuserps: the program running top-down, judged as round-robin, with two connects racing on CPU 0${rps.unusable === null ? '' : ` (skipped: ${rps.unusable})`}`, async () => {
+    const judged: RpsConfig = { cpus: 2, slotsPerCpu: 4, policy: 'round-robin', fallback: 'refuse' };
+    const prefix: RpsCommand[] = [
+      { op: 'register', listener: 1, uid: 1000, reuserps: true, cpus: [0], limit: 0 },
+      { op: 'register', listener: 2, uid: 1000, reuserps: true, cpus: [0], limit: 0 },
+      { op: 'connect', conn: 1, cpu: 0, hash: 0 },
+    ];
+    // Round-robin gives 2 and 1 to conns 2 and 3 in some order; top-down gives 1 to both: no order allows that.
+    const run = { config: judged, prefix, branches: [[{ op: 'connect', conn: 2, cpu: 0, hash: 0 }], [{ op: 'connect', conn: 3, cpu: 0, hash: 0 }]] };
+    const honest = await runParallel(reuserpsScheme, judged, run, await subjects[1].start(reuserpsScheme, judged));
+    expect(honest.fault).toBeUndefined();
+    expect(honest.verdict.ok, JSON.stringify(honest.history)).toBe(true);
+    const topDown = await runParallel(reuserpsScheme, judged, run, await subjects[1].start(reuserpsScheme, { ...judged, policy: 'top-down' }));
+    expect(topDown.fault).toBeUndefined();
+    expect(topDown.verdict.ok).toBe(false);
+  });
+});
