@@ -1,9 +1,12 @@
 // Builds the HTML report of a check, a replay or a judge from their results (cli/html.ts draws it).
+import { readFileSync } from 'node:fs';
+import { isParallelTrace, parseParallelTrace } from '../core/history.ts';
+import { linearize } from '../core/linearize.ts';
 import { readHistory, readTrace } from '../core/trace.ts';
 import type { CampaignResult } from '../core/campaign.ts';
 import { schemes } from '../schemes.ts';
 import { walkHistory, type History } from './history.ts';
-import { renderHtml, type HtmlMeasure, type HtmlSummary } from './html.ts';
+import { renderHtml, type HtmlLanes, type HtmlMeasure, type HtmlSummary } from './html.ts';
 import { Heat, measure } from './measure.ts';
 import { pictures } from './pictures/index.ts';
 import type { FileResult, Replayed } from './replay.ts';
@@ -20,13 +23,33 @@ function outcomesIn(scheme: string, histories: History[], whose: string): HtmlMe
   return { scheme, axes: pictureOf(scheme).axes, heat, corners: [], source: `the outcomes ${whose} in the ${scheme} histories above. Corner shares are measured by check, over generated runs.` };
 }
 
+/** A steerspec-trace/2 file as lanes, with the operation no linearization gets past marked; undefined for any other file. */
+function lanesOf(file: string, title: string): HtmlLanes | undefined {
+  const text = readFileSync(file, 'utf8');
+  if (!isParallelTrace(text)) return undefined;
+  const trace = parseParallelTrace(text, file, schemes);
+  const verdict = linearize(trace.scheme.model, trace.config, trace.history);
+  return {
+    title,
+    file,
+    history: trace.history,
+    ...(verdict.ok ? {} : { mark: { ...(verdict.op === undefined ? {} : { op: verdict.op }), message: verdict.why, allowed: verdict.allowed } }),
+  };
+}
+
 export function checkHtml(input: { campaigns: CampaignResult[]; seed: number; runs: number; steps: number; exitCode: number; status: string; rerun: string }): string {
   const results = input.campaigns.flatMap((c) => c.results);
   const histories: History[] = [];
+  const lanes: HtmlLanes[] = [];
   const drawn = new Set<string>();
   for (const r of results) {
     if ((r.status !== 'failed' && r.status !== 'fault') || !r.trace || drawn.has(r.trace)) continue;
     drawn.add(r.trace);
+    const concurrent = lanesOf(r.trace, `${r.scheme}/${r.property}: ${r.status.toUpperCase()} (a concurrent history)`);
+    if (concurrent) {
+      lanes.push(concurrent);
+      continue;
+    }
     const trace = readTrace(r.trace, schemes);
     const failing = r.failure ? { property: r.failure.property, index: r.failure.index, message: r.failure.message } : undefined;
     histories.push(
@@ -72,14 +95,21 @@ export function checkHtml(input: { campaigns: CampaignResult[]; seed: number; ru
     columns: ['scheme', 'property', 'kind', 'status', 'runs', 'steps', 'detail'],
     rows: results.map((r) => ({ status: r.status, cells: [r.scheme, r.property, r.kind, r.status.toUpperCase(), String(r.runs), String(r.steps), r.status === 'failed' || r.status === 'fault' ? (r.trace ?? 'NOT SAVED') : (r.reason ?? '')] })),
   };
-  return renderHtml({ summary, histories, measures });
+  return renderHtml({ summary, histories, lanes, measures });
 }
 
 /** replay and judge: every file that could be read is drawn; `replayed` holds the subject's outcomes of a replay. */
 export function filesHtml(input: { command: 'replay' | 'judge'; results: FileResult[]; replayed: Map<string, Replayed>; exitCode: number; status: string; rerun: string }): string {
   const histories: History[] = [];
+  const lanes: HtmlLanes[] = [];
   for (const r of input.results) {
     if (r.status === 'malformed' || r.status === 'error' || r.status === 'skipped') continue;
+    // A concurrent history is drawn as recorded, whatever the replay answered this time.
+    const concurrent = lanesOf(r.file, `${r.file}: ${r.status.toUpperCase()} (the recorded concurrent history)`);
+    if (concurrent) {
+      lanes.push(concurrent);
+      continue;
+    }
     const run = input.replayed.get(r.file);
     const trace = run?.trace ?? readHistory(r.file, schemes);
     const outcomes = run ? trace.commands.map((_, i) => run.steps[i]?.outcome) : trace.observed;
@@ -103,5 +133,5 @@ export function filesHtml(input: { command: 'replay' | 'judge'; results: FileRes
     columns: ['file', 'steps', 'status', 'detail'],
     rows: input.results.map((r) => ({ status: r.status, cells: [r.file, r.steps === undefined ? '-' : String(r.steps), r.status.toUpperCase(), r.property !== undefined ? `${r.property} at ${r.step === -1 ? 'init' : `step ${r.step}`}: ${r.message ?? ''}` : (r.message ?? '')] })),
   };
-  return renderHtml({ summary, histories, measures });
+  return renderHtml({ summary, histories, lanes, measures });
 }

@@ -140,3 +140,33 @@ describe('the HTML report of a replay draws every scheme', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('the HTML report of a failing concurrent check', () => {
+  const html = join(scratchDir(), 'parallel.html');
+  let code = -1;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    // The lock-less Python fixture under --parallel 2 (the README's command): a lost update, shrunk.
+    code = (await runCli(['check', '--scheme', 'reuserps', '--parallel', '2', '--exec', 'python3 adapters/fixtures/reuserps-racy.py --threads', '--seed', '1', '--traces', scratchDir(), '--html', html])).code;
+    if (browserPath) browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
+  }, 100_000);
+  afterAll(async () => browser?.close());
+
+  it('exits 1 and draws the history as one lane per branch, the operation no order gets past marked', () => {
+    expect(code).toBe(1);
+    const text = readFileSync(html, 'utf8');
+    expect(text).toContain('reuserps/linearizability: FAILED (a concurrent history)');
+    expect(text.match(/class="lane"/g)).toHaveLength(2);
+    expect(text.match(/class="op failing"/g)).toHaveLength(1);
+  });
+
+  it.skipIf(!browserPath)(`shows the lanes in a browser without errors ${browserPath ? '' : noBrowser}`, async () => {
+    const { page, errors } = await open(browser!, html);
+    const bars = await page.$$eval('.lanes .op', (ops) => ops.map((o) => (o as HTMLElement).offsetWidth));
+    expect(bars.length).toBeGreaterThanOrEqual(2);
+    expect(bars.every((w) => w > 0)).toBe(true);
+    await page.screenshot({ path: join(reports, 'parallel.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+});

@@ -2,9 +2,10 @@
 // A summary, then per failure (or per replayed file) the history as a table beside the scheme's picture
 // of the model's state after the clicked step, with what that step changed marked; then, per scheme, a
 // heat map of where connections went and the corner shares as bars. Hand-written HTML, CSS and a few
-// lines of script: the page needs no library, so nothing is bundled. Concurrent histories (one lane per
-// branch on a time axis) have no format yet: when they do, they are drawn by a sibling of `history` below,
-// after the sequential histories in `renderHtml`.
+// lines of script: the page needs no library, so nothing is bundled. A concurrent history (steerspec-trace/2)
+// is drawn by `lanes`: one lane per branch on an axis of the events in the order the oracle saw them.
+import type { History as Concurrent } from '../core/history.ts';
+import { show } from '../core/vocabulary.ts';
 import { esc } from './pictures/draw.ts';
 import type { History } from './history.ts';
 import type { Heat } from './measure.ts';
@@ -34,13 +35,62 @@ export interface HtmlMeasure {
   title?: string;
 }
 
+/** A concurrent history to draw as lanes, with the operation no linearization gets past marked. */
+export interface HtmlLanes {
+  title: string;
+  file?: string;
+  history: Concurrent;
+  /** The marked operation's id, and why. */
+  mark?: { op?: number; message: string; allowed: unknown[] };
+}
+
 export interface HtmlReport {
   summary: HtmlSummary;
   histories: History[];
+  lanes?: HtmlLanes[];
   measures: HtmlMeasure[];
 }
 
+/**
+ * One lane per branch; an operation is a bar from its call to its return (to the axis's end when it never
+ * returned), over columns that are the events in the order seen: a bar that ends before another begins
+ * returned before that one was invoked, the only real time there is.
+ */
+function lanes(l: HtmlLanes): string {
+  const at = new Map<number, [number, number]>();
+  l.history.events.forEach((e, i) => {
+    const id = 'call' in e ? e.call : e.ret;
+    const span = at.get(id) ?? [i, l.history.events.length];
+    if ('ret' in e) span[1] = i + 1;
+    at.set(id, span);
+  });
+  const columns = Math.max(1, l.history.events.length);
+  const prefix = l.history.prefix.map((p) => `<li><code>${esc(show(p.cmd, 160))}</code> → <code>${esc(p.outcome === undefined ? '(no reply)' : show(p.outcome, 120))}</code></li>`).join('');
+  const rows = l.history.branches
+    .map((ops, b) => {
+      const bars = ops
+        .map((op) => {
+          const [from, to] = at.get(op.id) ?? [0, columns];
+          const marked = l.mark?.op === op.id;
+          const tip = `#${op.id} ${show(op.cmd, 200)} → ${op.outcome === undefined ? '(no reply)' : show(op.outcome, 160)}`;
+          return `<div class="op${marked ? ' failing' : ''}" style="grid-row:1;grid-column:${from + 1} / ${Math.max(from + 2, to + 1)}" title="${esc(tip)}">#${op.id} ${esc((op.cmd as { op?: string }).op ?? '?')}${op.outcome === undefined ? ' …' : ''}</div>`;
+        })
+        .join('');
+      return `<div class="lane"><span class="who">branch ${b}</span><div class="track" style="grid-template-columns:repeat(${columns},minmax(2.2em,1fr))">${bars}</div></div>`;
+    })
+    .join('');
+  const why = l.mark ? `<p class="status-failed">${l.mark.op === undefined ? '' : `#${l.mark.op}: `}${esc(l.mark.message)}${l.mark.allowed.length ? ` — the spec allows ${esc(l.mark.allowed.map((o) => show(o, 120)).join(' or '))}` : ''}</p>` : '';
+  return `<section class="lanes-history"><h2>${esc(l.title)}</h2>${l.file ? `<p><code>${esc(l.file)}</code></p>` : ''}${why}
+<p>The sequential prefix:</p><ol start="0">${prefix}</ol>
+<p>Then the branches at the same time; the axis is the order in which the oracle saw calls and returns (hover a bar for its command and outcome).</p>
+<div class="lanes">${rows}</div></section>`;
+}
+
 const CSS = `
+.lanes{border:1px solid #ccc;padding:.4em}.lane{display:flex;align-items:center;margin:.2em 0}
+.lane .who{width:6em;flex:none;font-weight:600}.track{display:grid;flex:1;gap:2px}
+.op{background:#dde6ff;border:1px solid #7a8cc8;border-radius:3px;font-size:12px;padding:1px 4px;white-space:nowrap;overflow:hidden}
+.op.failing{background:#ffe3e6;border:2px solid #b00020}
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}
 code{word-break:break-all}
@@ -152,6 +202,7 @@ export function renderHtml(report: HtmlReport): string {
 <body><h1>${esc(title)}</h1>
 ${summary(report.summary)}
 ${report.histories.map(history).join('\n')}
+${(report.lanes ?? []).map(lanes).join('\n')}
 ${report.measures.map(heatMap).join('\n')}
 <script>${SCRIPT}</script>
 </body></html>
