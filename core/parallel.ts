@@ -59,6 +59,8 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
     try {
       // Judged and recorded as the command with the inputs the subject observed, the outcome without them.
       ({ cmd: step.cmd, outcome: step.outcome } = withInputs(cmd, await instance.apply(cmd)));
+      // The linearizability checker takes replies as given: a prefix reply is checked against the vocabulary here.
+      if (instance.validate) step.outcome = instance.validate(step.cmd, step.outcome);
     } catch (e) {
       faulted(e, history.prefix.length - 1);
       break;

@@ -133,6 +133,18 @@ function forEachPath(attempt: (choose: Chooser, more: (matched: boolean) => bool
   }
 }
 
+/**
+ * What a readBack reads from an observed outcome. The outcome may not be one of the vocabulary's yet (it is
+ * checked only if no state allows it), so a readBack that trips over its shape gives no hint.
+ */
+function hintFrom<Out, T>(readBack: (outcome: Out) => T | undefined, outcome: Out): T | undefined {
+  try {
+    return readBack(outcome);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The one option equal to `wanted`, or -1 when it names none or several. */
 function hintedIndex<T>(options: readonly T[], wanted: T | undefined): number {
   if (wanted === undefined) return -1;
@@ -165,7 +177,7 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
     forEachPath((choose, more) => {
       let produced: Out;
       try {
-        produced = model.step(journal.draft(root), cmd, (what, options, readBack) => choose(what, options, readBack && (() => readBack(outcome))));
+        produced = model.step(journal.draft(root), cmd, (what, options, readBack) => choose(what, options, readBack && (() => hintFrom(readBack, outcome))));
       } catch (e) {
         journal.undo();
         throw e;
