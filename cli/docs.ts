@@ -151,12 +151,12 @@ function tracesSection(scheme: AnyScheme): string[] {
         const t = readTrace(join(root, 'traces', dir, f), schemes);
         const expects = t.expects.filter((e) => e !== undefined).length;
         const ops = [...new Set(t.commands.map((c) => (c as { op: string }).op))].join(', ');
-        return `| [\`${dir}/${f}\`](../traces/${dir}/${f}) | ${purpose(prefix ? f.slice(prefix.length) : f)} | ${t.commands.length} (${ops}) | ${expects === t.commands.length ? 'every step' : `${expects} steps`} |`;
+        return `| [\`${dir}/${f}\`](../traces/${dir}/${f}) | ${t.about ?? purpose(prefix ? f.slice(prefix.length) : f)} | ${t.commands.length} (${ops}) | ${expects === t.commands.length ? 'every step' : `${expects} steps`} |`;
       });
   return [
     '## Traces',
     '',
-    `\`npm test\` replays each trace of \`traces/${scheme.name}/\` and requires that \`judge\` rejects each of \`traces/rejected/\` (histories the spec forbids). The purpose is the file's name.`,
+    `\`npm test\` replays each trace of \`traces/${scheme.name}/\` and requires that \`judge\` rejects each of \`traces/rejected/\` (histories the spec forbids). The purpose is the trace's \`about\` line (else its file name).`,
     '',
     '| trace | purpose | steps (ops) | expect |',
     '|---|---|---|---|',

@@ -25,6 +25,8 @@ export interface Found {
 
 export interface Trace {
   format: typeof TRACE_FORMAT;
+  /** What the trace pins, in one line (hand-written traces; `npx steerspec docs` lists it). */
+  about?: string;
   scheme: string;
   config: unknown;
   steps: { cmd: unknown; expect?: unknown; observed?: unknown }[];
@@ -41,10 +43,12 @@ export interface LoadedTrace {
   /** Per step, what a subject answered when the trace was saved (absent at a faulting last step). */
   observed: (unknown | undefined)[];
   found?: Found;
+  about?: string;
 }
 
 const envelope = z.strictObject({
   format: z.literal(TRACE_FORMAT, { error: `unknown format; this version reads "${TRACE_FORMAT}" and "steerspec-trace/2"` }),
+  about: z.string().optional(),
   scheme: z.string(),
   config: z.record(z.string(), z.unknown()).default({}),
   steps: z.array(z.strictObject({ cmd: z.unknown(), expect: z.unknown().optional(), observed: z.unknown().optional() })),
@@ -87,7 +91,7 @@ export function parseTrace(text: string, file: string, schemes: Map<string, AnyS
     expects.push(outcome('expect'));
     observed.push(outcome('observed'));
   });
-  return { file, scheme, config, commands, expects, observed, found: trace.found };
+  return { file, scheme, config, commands, expects, observed, found: trace.found, ...(trace.about === undefined ? {} : { about: trace.about }) };
 }
 
 const logHeader = z.strictObject({ scheme: z.string(), config: z.record(z.string(), z.unknown()).default({}) });
