@@ -1,7 +1,7 @@
 // Every saved trace is replayed against the model and impl/, one test per file. Traces under
 // rejected/ are histories the spec forbids (e.g. one that needs two readings of a rule): judging
 // their observed outcomes must find them outside the relation.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect, it } from 'vitest';
 import { judgeFile, replayFile } from '../cli/replay.ts';
@@ -15,9 +15,11 @@ const files = (readdirSync(root, { recursive: true }) as string[])
 const rejected = files.filter((f) => relative(root, f).startsWith('rejected'));
 const accepted = files.filter((f) => !rejected.includes(f));
 
-it('there are saved traces to replay, and rejected histories to judge', () => {
+it('there are saved traces to replay, and rejected histories to judge, each saying what it pins', () => {
   expect(accepted.length).toBeGreaterThan(0);
   expect(rejected.length).toBeGreaterThan(0);
+  const silent = files.filter((f) => !(JSON.parse(readFileSync(f, 'utf8')) as { about?: string }).about?.trim());
+  expect(silent.map((f) => relative(root, f)), 'traces without a one-line "about"').toEqual([]);
 });
 
 for (const file of accepted) {
