@@ -124,6 +124,8 @@ describe('the journal', () => {
     // Read-only array methods run on the plain array when it holds no object: results stay journaled.
     fc.record({ kind: fc.constant('filter' as const), value: fc.integer({ min: 0, max: 3 }) }),
     fc.record({ kind: fc.constant('find' as const), key: fc.nat(1), value: fc.integer() }),
+    // Predicates over an array of objects run natively; what they hand out is a draft again.
+    fc.record({ kind: fc.constant('filter-objs' as const), value: fc.integer() }),
   );
   it('shows the state as it was through `before`, and restores it with `undo`', () => {
     fc.assert(
@@ -141,6 +143,7 @@ describe('the journal', () => {
           if (m.kind === 'truncate') d.list.length = Math.min(m.at, d.list.length);
           if (m.kind === 'filter') d.list = d.list.filter((x) => x !== m.value && d.list.indexOf(x) >= 0);
           if (m.kind === 'find') d.objs.find((o) => o.id === m.key)!.n = m.value;
+          if (m.kind === 'filter-objs') for (const o of d.objs.filter((o) => o.n <= m.value)) o.n = m.value + (d.objs.some((p) => p.n > o.n) ? 1 : 2);
           if (m.kind === 'nest') {
             d.nested.inner.n = m.value;
             d.nested = { inner: d.nested.inner };
@@ -158,6 +161,23 @@ describe('the journal', () => {
       }),
       { seed: 3, numRuns: 500 },
     );
+  });
+
+  it('hands out an array of plain values that the step did not write as it is, and a written one as it was', () => {
+    const state = { tables: [[1, 2], [3]], members: [{ id: 1, queue: [7] }] };
+    const journal = new Journal();
+    const d = journal.draft(state);
+    d.tables[1].push(4);
+    d.members[0].queue.push(8);
+    const before = journal.before(state);
+    expect(before.tables[0]).toBe(state.tables[0]);
+    expect(before.tables[1]).not.toBe(state.tables[1]);
+    expect([...before.tables[1]]).toEqual([3]);
+    expect(before.members[0]).not.toBe(state.members[0]);
+    expect([...before.members[0].queue]).toEqual([7]);
+    journal.settle();
+    d.tables[0].push(5);
+    expect([...journal.before(state).tables[0]]).toEqual([1, 2]);
   });
 
   it('never stores a draft inside the state', () => {

@@ -96,12 +96,24 @@ function holdsNoObject(array: unknown[]): boolean {
   return true;
 }
 
+/**
+ * The array methods whose callback is a predicate, run natively on an array of objects in a draft: the
+ * predicate sees the plain elements (as they now are, which is what the draft shows), and an element
+ * handed out is a draft again, so writes to it stay journaled. Through the proxy, a lookup by id among
+ * 128 listeners cost two traps per listener. (A predicate that writes would escape the journal; no model's does.)
+ */
+const PREDICATES = new Set<PropertyKey>(['every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some']);
+
 export class Journal {
   /** Per object written, the first old value of each key written. */
   private readonly firstOld = new Map<object, Map<PropertyKey, Old>>();
   private readonly order: [object, PropertyKey][] = [];
   private readonly drafts = new WeakMap<object, object>();
   private readonly views = new WeakMap<object, object>();
+  /** Per object checked, the epoch it was checked in: as it is if it holds no object, else bitwise negated (see `unchangedLeaf`). */
+  private readonly leaves = new WeakMap<object, number>();
+  /** Moves on at every `undo` and `settle`: a leaf check holds while no write is recorded. */
+  private epoch = 0;
   /** The before-view's read-only methods: on the array as it was, rebuilt once if it was written. */
   private readonly viewReaders = readers((view) => {
     const now = raw(view);
@@ -149,12 +161,14 @@ export class Journal {
     }
     this.order.length = 0;
     this.firstOld.clear();
+    this.epoch++;
   }
 
   /** Forgets the recorded writes, keeping them: the state as it now is becomes the new "before". */
   settle(): void {
     this.order.length = 0;
     this.firstOld.clear();
+    this.epoch++;
   }
 
   /** A read-only view of `root` as it was before the recorded writes; valid until the next write. */
@@ -178,7 +192,10 @@ export class Journal {
     proxy = new Proxy(target, {
       get: (t, key) => {
         const v = Reflect.get(t, key);
-        if (typeof v === 'function' && Array.isArray(t)) return WRITERS.has(key) ? this.writer(t, key) : (READERS.get(key) ?? v);
+        if (typeof v === 'function' && Array.isArray(t)) {
+          if (WRITERS.has(key)) return this.writer(t, key);
+          return PREDICATES.has(key) && !holdsNoObject(t) ? this.predicate(t, key) : (READERS.get(key) ?? v);
+        }
         return isObject(v) ? this.draftOf(v) : v;
       },
       set: (t, key, value) => {
@@ -238,6 +255,35 @@ export class Journal {
     };
   }
 
+  /** A predicate method run on the plain `array`, whose object results are handed out as drafts. */
+  private predicate(array: unknown[], name: PropertyKey): Method {
+    const method = methodOf(name);
+    const journal = this;
+    const drafted = (v: unknown) => (isObject(v) ? journal.draftOf(v) : v);
+    return function (this: unknown[], ...args: unknown[]) {
+      if (raw(this) !== array) return method.apply(this, args);
+      const result = method.apply(array, args);
+      if (name === 'filter') return (result as unknown[]).map(drafted);
+      return name === 'find' || name === 'findLast' ? drafted(result) : result;
+    };
+  }
+
+  /**
+   * True iff `value` is an array that holds no object and this step wrote nothing of it: as it stands it is what it was,
+   * so a before-view can hand it out plain (a CPU's table, a queue of ids read by a property: no trap
+   * per element). Checked once per epoch; a write after the check puts `value` in `firstOld`.
+   */
+  private unchangedLeaf(value: Obj): boolean {
+    if (this.firstOld.has(value)) return false;
+    const known = this.leaves.get(value);
+    if (known === this.epoch) return true;
+    if (known === ~this.epoch) return false;
+    // Arrays only: listing a record's keys costs O(keys) even when its first value is an object.
+    const leaf = Array.isArray(value) && holdsNoObject(value);
+    this.leaves.set(value, leaf ? this.epoch : ~this.epoch);
+    return leaf;
+  }
+
   private viewOf(target: object): object {
     let proxy = this.views.get(target);
     if (proxy) return proxy;
@@ -246,12 +292,17 @@ export class Journal {
     };
     proxy = new Proxy(target, {
       get: (t, key) => {
-        const content = this.contentOf(t);
-        if (content) return Reflect.get(content, key);
-        const old = this.oldOf(t, key);
-        const v = old ? (old.had ? old.value : undefined) : Reflect.get(t, key);
+        const changes = this.firstOld.get(t);
+        let v: unknown;
+        if (changes) {
+          const content = changes.get(CONTENT)?.value as unknown[] | undefined;
+          if (content) return Reflect.get(content, key);
+          const old = changes.get(key);
+          v = old ? (old.had ? old.value : undefined) : Reflect.get(t, key);
+        } else v = Reflect.get(t, key);
         if (typeof v === 'function' && Array.isArray(t)) return this.viewReaders.get(key) ?? v;
-        return isObject(v) ? this.viewOf(v) : v;
+        if (!isObject(v)) return v;
+        return this.unchangedLeaf(v) ? v : this.viewOf(v);
       },
       has: (t, key) => {
         const content = this.contentOf(t);

@@ -136,11 +136,10 @@ export const scaled = (hash: number, n: number) => Math.floor((hash * n) / 2 ** 
 /** reuseport_select_sock_by_hash for a known start index and CPU (rule 5); `probing` iff some member set SO_INCOMING_CPU. */
 export function byHashFrom(members: Listener[], probing: boolean, start: number, cpu: number): Listener {
   if (!probing) return members[start];
-  for (let k = 0; k < members.length; k++) {
-    const m = members[(start + k) % members.length];
-    if (m.incomingCpu === cpu) return m;
-  }
-  return members[start];
+  // The first match at or after `start`, else the first before it (the walk wraps around).
+  const matches = (m: Listener) => m.incomingCpu === cpu;
+  const at = members.findIndex((m, i) => i >= start && matches(m));
+  return members[at >= 0 ? at : members.findIndex(matches)] ?? members[start];
 }
 
 /** Every start index a hash can give: the one of `hash`, or all of them when it is unknown. */

@@ -30,6 +30,9 @@ type FastsocketProperty = Property<Config, State, Command, Outcome>;
 
 /** CPU c's local table: the open local listeners of c it lists (an entry a close left behind does not count). */
 const tableOf = (s: State, cpu: number) => (s.tables[cpu] ?? []).filter((l) => s.locals[l]?.cpu === cpu);
+/** Whether `cpu`'s local table lists an open local listener of that CPU (what a connect steers by), without listing the table. */
+const hasLocal = (s: State, cpu: number) => (s.tables[cpu] ?? []).some((l) => s.locals[l]?.cpu === cpu);
+const isLocalOf = (s: State, cpu: number, listener: number) => s.locals[listener]?.cpu === cpu && (s.tables[cpu] ?? []).includes(listener);
 const isOpen = (s: State, listener: number) => listener in s.globals || listener in s.locals;
 const queueOf = (s: State, listener: number) => s.globals[listener]?.queue ?? s.locals[listener]?.queue;
 const boundTo = (s: State, worker: number) => (s.workers[worker]?.length === 1 ? s.workers[worker][0] : null);
@@ -38,9 +41,8 @@ const singleCpuOf = (s: State, worker: number) =>
   s.workers[worker] === undefined && s.unboundOnOneCpu === 'bound to CPU 0' ? 0 : boundTo(s, worker);
 /** Mode 2's pick under the run's reading of "no spawned listener yet": never had one, or has none now. */
 function freeCpuOf(s: State): number | null {
-  const hasLocal = (cpu: number) => (s.tables[cpu] ?? []).some((l) => s.locals[l]?.cpu === cpu);
   for (let cpu = 0; cpu < s.config.cpus; cpu++) {
-    if (s.freeCpu === 'has no local listener now' ? !hasLocal(cpu) : !s.spawnedOn[cpu]) return cpu;
+    if (s.freeCpu === 'has no local listener now' ? !hasLocal(s, cpu) : !s.spawnedOn[cpu]) return cpu;
   }
   return null;
 }
@@ -53,13 +55,12 @@ export const passiveLocality: FastsocketProperty = {
   monitor: everyStep((t) => {
     if (!isConnect(t)) return null;
     const { before, cmd, outcome } = t;
-    const table = tableOf(before, cmd.cpu);
-    if (table.length > 0 && !(outcome.ok && 'table' in outcome && outcome.table === 'local' && table.includes(outcome.listener))) {
-      return `CPU ${cmd.cpu} has local listeners ${show(table)} but the connect gave ${show(outcome)}`;
+    const local = outcome.ok && 'table' in outcome && outcome.table === 'local' ? outcome.listener : null;
+    const inTable = local !== null && isLocalOf(before, cmd.cpu, local);
+    if (hasLocal(before, cmd.cpu) && !inTable) {
+      return `CPU ${cmd.cpu} has local listeners ${show(tableOf(before, cmd.cpu))} but the connect gave ${show(outcome)}`;
     }
-    if (outcome.ok && 'table' in outcome && outcome.table === 'local' && !table.includes(outcome.listener)) {
-      return `connect on CPU ${cmd.cpu} went to ${outcome.listener}, not in its local table ${show(table)}`;
-    }
+    if (local !== null && !inTable) return `connect on CPU ${cmd.cpu} went to ${local}, not in its local table ${show(tableOf(before, cmd.cpu))}`;
     return null;
   }),
 };
@@ -70,14 +71,14 @@ export const globalFallback: FastsocketProperty = {
   monitor: everyStep((t) => {
     if (!isConnect(t)) return null;
     const { before, cmd, outcome } = t;
-    const local = tableOf(before, cmd.cpu);
+    const local = hasLocal(before, cmd.cpu);
     const globals = before.listenOrder;
     const went = outcome.ok && 'table' in outcome ? outcome : null;
-    if (local.length === 0 && globals.length > 0 && !(went?.table === 'global' && globals.includes(went.listener))) {
+    if (!local && globals.length > 0 && !(went?.table === 'global' && globals.includes(went.listener))) {
       return `CPU ${cmd.cpu} has no local listener and globals ${show(globals)} are open, but the connect gave ${show(outcome)}`;
     }
-    if (went?.table === 'global' && local.length > 0) return `connect on CPU ${cmd.cpu} fell back to the global table past ${show(local)}`;
-    if (!outcome.ok && outcome.error === 'refused' && local.length + globals.length > 0) return `refused with listeners open`;
+    if (went?.table === 'global' && local) return `connect on CPU ${cmd.cpu} fell back to the global table past ${show(tableOf(before, cmd.cpu))}`;
+    if (!outcome.ok && outcome.error === 'refused' && (local || globals.length > 0)) return `refused with listeners open`;
     return null;
   }),
 };

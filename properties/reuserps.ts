@@ -52,8 +52,13 @@ export const roundRobinFairness: ReuserpsProperty = {
   monitor: (config) => {
     const counts = new Map<number, Map<number, number>>();
     const limitHit = new Set<number>();
+    // Listeners ever registered with a limit: only they can be at it, so a table of unlimited ones is
+    // passed over without looking each listener up.
+    const limited = new Set<number>();
+    const atLimit = (s: State, cpu: number) => s.tables[cpu].some((l) => limited.has(l) && !isBelowLimit(s, l));
     return ({ before, cmd, outcome, after }) => {
       if (config.policy !== 'round-robin') return null;
+      if (cmd.op === 'register' && cmd.limit > 0) limited.add(cmd.listener);
       // Only a registration or a removal changes tables: the CPUs it names start counting afresh.
       const changed = !outcome.ok ? [] : cmd.op === 'register' ? cmd.cpus : cmd.op === 'deregister' ? (memberOf(before, cmd.listener)?.cpus ?? []) : [];
       for (const cpu of changed) {
@@ -74,9 +79,7 @@ export const roundRobinFairness: ReuserpsProperty = {
         perListener.set(listener, (perListener.get(listener) ?? 0) + 1);
       }
       for (const [cpu] of arrivals) {
-        if (after.tables[cpu].some((l) => !isBelowLimit(after, l)) || before.tables[cpu].some((l) => !isBelowLimit(before, l))) {
-          limitHit.add(cpu);
-        }
+        if (atLimit(after, cpu) || atLimit(before, cpu)) limitHit.add(cpu);
         if (limitHit.has(cpu)) continue;
         const tally = after.tables[cpu].map((l) => counts.get(cpu)?.get(l) ?? 0);
         if (Math.max(...tally) - Math.min(...tally) > 1) {
