@@ -109,13 +109,23 @@ export class Journal {
   private readonly firstOld = new Map<object, Map<PropertyKey, Old>>();
   private readonly order: [object, PropertyKey][] = [];
   private readonly drafts = new WeakMap<object, object>();
-  private readonly views = new WeakMap<object, object>();
+  // Made at first use (like viewReaders): a shrink candidate's journal often shows no before-state.
+  private views: WeakMap<object, object> | undefined;
   /** Per object checked, the epoch it was checked in: as it is if it holds no object, else bitwise negated (see `unchangedLeaf`). */
-  private readonly leaves = new WeakMap<object, number>();
+  private leaves: WeakMap<object, number> | undefined;
   /** Moves on at every `undo` and `settle`: a leaf check holds while no write is recorded. */
   private epoch = 0;
-  /** The before-view's read-only methods: on the array as it was, rebuilt once if it was written. */
-  private readonly viewReaders = readers((view) => {
+  private viewReadersMade: Map<PropertyKey, Method> | undefined;
+  /**
+   * The before-view's read-only methods: on the array as it was, rebuilt once if it was written. Made at
+   * the first call: most journals (a shrink candidate's) never need them.
+   */
+  private get viewReaders(): Map<PropertyKey, Method> {
+    return (this.viewReadersMade ??= this.makeViewReaders());
+  }
+
+  private makeViewReaders(): Map<PropertyKey, Method> {
+    return readers((view) => {
     const now = raw(view);
     if (now === view) return undefined;
     const changes = this.firstOld.get(now);
@@ -135,7 +145,8 @@ export class Journal {
     }
     // Every element past the array's present end was recorded when it was dropped; if not, use the proxy.
     return filled === oldLength && holdsNoObject(was) ? was : undefined;
-  });
+    });
+  }
 
   get touched(): boolean {
     return this.order.length > 0;
@@ -275,7 +286,7 @@ export class Journal {
    */
   private unchangedLeaf(value: Obj): boolean {
     if (this.firstOld.has(value)) return false;
-    const known = this.leaves.get(value);
+    const known = (this.leaves ??= new WeakMap()).get(value);
     if (known === this.epoch) return true;
     if (known === ~this.epoch) return false;
     // Arrays only: listing a record's keys costs O(keys) even when its first value is an object.
@@ -285,7 +296,7 @@ export class Journal {
   }
 
   private viewOf(target: object): object {
-    let proxy = this.views.get(target);
+    let proxy = (this.views ??= new WeakMap()).get(target);
     if (proxy) return proxy;
     const readOnly = () => {
       throw new TypeError('a before-state is read-only');

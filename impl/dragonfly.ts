@@ -57,7 +57,8 @@ export class DragonflyImpl {
     if (this.conns.slotOf(conn) !== NONE) return { ok: false, error: 'duplicate-conn' };
     if (this.count === 0) return { ok: false, error: 'refused' };
     const slot = this.route(hash ?? 0);
-    this.conns.open(conn, slot, (hash ?? 0) & this.cpuMask, hash ?? NONE);
+    // A DragonFly connection's CPU is never read again (rule 3 uses the hash), so none is kept.
+    this.conns.open(conn, slot, 0, hash ?? NONE);
     return { ok: true, listener: this.listenerOfSlot[slot], local: this.routedLocally };
   }
 

@@ -15,7 +15,7 @@ export class LinuxReuseportImpl {
   protected readonly migrate: boolean;
   protected readonly cpuProgram: boolean;
 
-  /** The group's owner uid, or -1 while it is empty. */
+  /** The group's owner uid: set by the registration that finds the group empty, read only while it has members. */
   protected owner = -1;
 
   // Listener slots (reused after deregister).
@@ -147,7 +147,6 @@ export class LinuxReuseportImpl {
     this.listenerSlot.delete(listener);
     this.updateIncomingCpu(slot, -1);
     this.detach(slot);
-    this.resetGroupIfEmpty();
     // Its accepted connections already count nowhere (accept let go of them); its queue moves or is reset.
     const outcome = this.migrateQueue(this.conns.drain(slot), cpu ?? 0);
     this.freeSlots.push(slot);
@@ -159,10 +158,6 @@ export class LinuxReuseportImpl {
     const at = this.socks.subarray(0, this.n).indexOf(slot);
     this.socks[at] = this.socks[this.n - 1];
     this.n--;
-  }
-
-  protected resetGroupIfEmpty(): void {
-    if (this.n === 0) this.owner = -1;
   }
 
   /** inet_csk_listen_stop: each queued child is migrated by the hash path (reuseport_migrate_sock) or reset. */
