@@ -174,9 +174,16 @@ static int deregister_beside_connects(struct jv *cmd, int (*can_race)(void), voi
 	return ran;
 }
 
-/* A deregister's close() of its listener, counted (see log_overlaps). */
+/* A deregister's close() of its listener, counted (see log_overlaps). Racing, it first lets the branch
+ * connect() calls in the kernel return (at most 2 ms): an ACK that passed the listener's LISTEN check
+ * before the close makes a child the kernel then finds no queue for and resets, with no program run
+ * (inet_csk_reqsk_queue_add) — Linux's migration is best-effort there, the specs do not model it, and
+ * the connect could only be answered `unobservable`. The connects' children (queued by the time
+ * connect() returns on loopback) still meet the close before their connects answer. */
 static void close_listener(int fd, int racing)
 {
+	double until = now_s() + 2e-3;
+	while (racing && __atomic_load_n(&connects_in_flight, __ATOMIC_SEQ_CST) > 0 && now_s() < until) sched_yield();
 	long began = __atomic_load_n(&connects_total, __ATOMIC_SEQ_CST);
 	int active = __atomic_load_n(&connects_active, __ATOMIC_SEQ_CST);
 	close(fd);
@@ -362,6 +369,21 @@ static struct conn *find_conn_(long id, int pending)
 	return NULL;
 }
 #define find_conn(id) find_conn_(id, 0)
+
+/* Under state_mu: whether connection `id` is open, for a connect's duplicate-conn. Another branch's
+ * connect of the same id still in flight is waited for (at most 2 s, state_mu released meanwhile): its
+ * outcome decides, since a refused or reset one leaves the id free. */
+static int conn_open_after_pending(long id)
+{
+	double until = now_s() + 2.0;
+	struct conn *c;
+	while ((c = find_conn_(id, 1)) && c->state == PENDING && now_s() < until) {
+		UNLOCK();
+		sleep_us(20);
+		LOCK();
+	}
+	return c != NULL;
+}
 
 static struct conn *conn_by_port(uint16_t port)
 {

@@ -266,7 +266,7 @@ static void do_connect(struct jv *cmd)
 	}
 	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
 	LOCK();
-	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
 	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
@@ -281,7 +281,8 @@ static void do_connect(struct jv *cmd)
 	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen);
 	connect_end(racing);
-	if (rc < 0) {
+	/* ECONNRESET: established, then reset before connect() returned; looked at below like a later reset. */
+	if (rc < 0 && errno != ECONNRESET) {
 		int e = errno;
 		LOCK();
 		abort_close(fd);

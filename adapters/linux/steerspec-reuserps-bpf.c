@@ -265,7 +265,7 @@ static void do_connect(struct jv *cmd)
 		return reply_error("bad-command", "connect needs conn, cpu and an optional hash");
 	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
 	LOCK();
-	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
 	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
@@ -286,7 +286,8 @@ static void do_connect(struct jv *cmd)
 	connect_end(racing);
 	struct rps_decision d;
 	int decided = bpf_map_lookup_elem(arrivals, &port, &d) == 0;
-	if (rc < 0) {
+	/* ECONNRESET: established, then reset before connect() returned; looked at below like a later reset. */
+	if (rc < 0 && e != ECONNRESET) {
 		LOCK();
 		abort_close(fd);
 		c->used = 0;
@@ -323,6 +324,9 @@ static void do_connect(struct jv *cmd)
 		return reply_fail("refused");
 	}
 	if (slot < 0 || !decided) {
+		struct rps_decision mv;
+		int moved = bpf_map_lookup_elem(map_fd(skel->maps.moves), &port, &mv) == 0;
+		logf_("connection %ld (port %u) unobservable: client state %d; arrival %s slot %u refused %u request %u; move %s from %u slot %u refused %u; %ld deregister closes so far", id, port, tcp_state_of(fd), decided ? "recorded" : "none", d.slot, d.refused, d.request, moved ? "recorded" : "none", mv.from, mv.slot, mv.refused, (long)deregister_closes);
 		LOCK();
 		abort_close(c->child);
 		abort_close(fd);
