@@ -324,7 +324,7 @@ static void do_connect(struct jv *cmd)
 		return reply_fail("refused");
 	}
 	if (slot < 0 || !decided) {
-		struct rps_decision mv;
+		struct rps_decision mv = {0};
 		int moved = bpf_map_lookup_elem(map_fd(skel->maps.moves), &port, &mv) == 0;
 		logf_("connection %ld (port %u) unobservable: client state %d; arrival %s slot %u refused %u request %u; move %s from %u slot %u refused %u; %ld deregister closes so far", id, port, tcp_state_of(fd), decided ? "recorded" : "none", d.slot, d.refused, d.request, moved ? "recorded" : "none", mv.from, mv.slot, mv.refused, (long)deregister_closes);
 		LOCK();
