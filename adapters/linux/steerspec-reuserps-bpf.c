@@ -284,7 +284,7 @@ static void do_connect(struct jv *cmd)
 	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen), e = errno;
 	connect_end(racing);
-	struct rps_decision d;
+	struct rps_decision d = {0};
 	int decided = bpf_map_lookup_elem(arrivals, &port, &d) == 0;
 	/* ECONNRESET: established, then reset before connect() returned; looked at below like a later reset. */
 	if (rc < 0 && e != ECONNRESET) {
