@@ -69,7 +69,7 @@ describe('a parallel kernel history judged by the wrong spec is rejected', () =>
   const subjects = helpers.map((h) => processSubject(JSON.stringify(join(root, h.exec)), { timeoutMs: 5_000 }));
   afterAll(() => Promise.all(subjects.map((s) => s.close())));
 
-  it.skipIf(linux.unusable !== null)(`linux-reuseport: tcp_migrate_req off, judged as on, at a deregister racing a connect${linux.unusable === null ? '' : ` (skipped: ${linux.unusable})`}`, async () => {
+  it.skipIf(linux.unusable !== null)(`linux-reuseport: tcp_migrate_req off, judged as on, at a deregister beside a connect (serialized: migration off)${linux.unusable === null ? '' : ` (skipped: ${linux.unusable})`}`, async () => {
     const judged: LinuxConfig = { cpus: 2, migrate: true, program: 'none', family: 'ipv4' };
     // Two connections queued at listener 0 (the only one), then listener 1 joins; a branch closes 0 while the other connects.
     const prefix: LinuxCommand[] = [
