@@ -33,4 +33,7 @@ struct rps_decision {
 	__u32 local;
 	__u32 refused;
 	__u32 select_failed;
+	__u32 from;    /* a migration: the closing listener's SO_MARK (its slot + 1); 0 for a SYN */
+	__u32 request; /* a migration of a request at its ACK (its listener closed mid-handshake): recorded as its arrival */
+	__u64 seq;     /* a migration: its place among every migration the program made */
 };

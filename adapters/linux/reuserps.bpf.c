@@ -99,6 +99,14 @@ struct {
 	__type(value, struct rps_decision);
 } moves SEC(".maps");
 
+/* How many migrations the program made: orders `moves` as the kernel took the closing queue. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} move_count SEC(".maps");
+
 /* reciprocal_scale(hash, n): the index Linux's own hash path takes. */
 static __always_inline __u32 scaled(__u32 hash, __u32 n)
 {
@@ -236,11 +244,21 @@ int steer(struct sk_reuseport_md *md)
 		port = bpf_ntohs(migrating->dst_port);
 		/* Rule 7: a new arrival on the CPU it first arrived on. */
 		struct rps_decision *first = bpf_map_lookup_elem(&arrivals, &port);
-		if (!first) return SK_DROP;
+		__u64 *count = bpf_map_lookup_elem(&move_count, &zero);
+		struct bpf_sock *closing = md->sk;
+		if (!first || !count || !closing) return SK_DROP;
 		cpu = first->cpu;
+		d.from = closing->mark;
+		/* A request whose listener closed before the handshake's last ACK: its connect comes after the
+		 * deregister, and this is its arrival. */
+		d.request = migrating->state == BPF_TCP_NEW_SYN_RECV;
+		d.seq = __sync_fetch_and_add(count, 1);
 	} else {
 		struct tcphdr th;
 		if (bpf_skb_load_bytes(md, 0, &th, sizeof th) < 0) return SK_DROP;
+		/* Only SYNs take a place: an ACK whose request was dropped is looked up again and meets the group
+		 * too; the kernel's pick then answers it with a RST. */
+		if (!th.syn || th.ack) return SK_PASS;
 		port = bpf_ntohs(th.source);
 		cpu = bpf_get_smp_processor_id();
 	}
@@ -263,7 +281,7 @@ int steer(struct sk_reuseport_md *md)
 	d.slot = slot;
 	d.refused = !ok;
 	if (c->quiet) return ok ? SK_PASS : SK_DROP;
-	if (migrating) bpf_map_update_elem(&moves, &port, &d, BPF_ANY);
+	if (migrating && !d.request) bpf_map_update_elem(&moves, &port, &d, BPF_ANY);
 	else bpf_map_update_elem(&arrivals, &port, &d, BPF_ANY);
 	return ok ? SK_PASS : SK_DROP;
 }

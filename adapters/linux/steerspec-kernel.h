@@ -20,9 +20,10 @@ static int online_cpus;
 
 /* Concurrent runs (docs/kernel.md, "Concurrent runs"). `state_mu` guards the helper's own tables (listeners,
  * connections, the program's tables as the control plane keeps them); it is never held across a connect().
- * `steer_rw`: a connect holds it shared from its socket to its outcome, a deregister exclusively, so a
- * child that lands on a closing listener is never seen only after its migration (its connect would then
- * name the listener it was migrated to). Lock order: steer_rw, then state_mu. */
+ * `steer_rw`: a connect holds it shared from its socket to its outcome; a deregister takes it exclusively
+ * only when its close may touch a child that no program names to it (the helper's `dereg_can_race` says
+ * when), since such a child's connect could not be told apart from one that came later. Lock order:
+ * steer_rw, then state_mu. */
 static pthread_mutex_t state_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t steer_rw = PTHREAD_RWLOCK_INITIALIZER;
 #define LOCK() pthread_mutex_lock(&state_mu)
@@ -76,6 +77,27 @@ static double now_s(void)
 static unsigned long connect_cpus_in_flight; /* a bit per CPU with a branch connect() in the kernel */
 static int connects_in_flight;
 static long connects_total, connects_overlapped, connects_cross_cpu;
+/* Branch connects between their connect() and their outcome (a deregister racing one of them counts). */
+static int connects_active;
+static __thread int connect_active_owed;
+/* STEERSPEC_FORCE_DEREGISTER_RACE=1 (properties/kernel-parallel.test.ts): a branch deregister waits for a
+ * branch connect to be established, and that connect waits for the close before it reads the queues, so
+ * the close takes a child of a connect in flight whenever its SYN chose the closing listener. Each wait
+ * is at most 200 ms and inside its command's own call, which any linearization allows. */
+static int force_dereg_race = -1;
+static int connects_established, deregister_closes;
+static __thread int established_owed;
+static int forcing(void)
+{
+	if (force_dereg_race < 0) force_dereg_race = getenv("STEERSPEC_FORCE_DEREGISTER_RACE") && !strcmp(getenv("STEERSPEC_FORCE_DEREGISTER_RACE"), "1");
+	return force_dereg_race && reply_id >= 0;
+}
+static void wait_until_changes(int *counter, int from, double seconds, const char *what)
+{
+	double until = now_s() + seconds;
+	while (__atomic_load_n(counter, __ATOMIC_SEQ_CST) == from && now_s() < until) sleep_us(50);
+	if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) == from) logf_("forced deregister race: waited %.0f ms for %s in vain", seconds * 1e3, what);
+}
 /* Right before a branch's connect(): if another branch's connect is on its way, wait for it (at most
  * 300 us) so the two SYNs go out together. Only delays a command inside its own call, which any
  * linearization allows; it makes overlapping connect() calls more frequent. Returns the CPU bit to clear. */
@@ -91,7 +113,25 @@ static unsigned long connect_begin(void)
 	__atomic_fetch_add(&connects_total, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_fetch_add(&connects_in_flight, 1, __ATOMIC_SEQ_CST) > 0) __atomic_fetch_add(&connects_overlapped, 1, __ATOMIC_SEQ_CST);
 	if (others) __atomic_fetch_add(&connects_cross_cpu, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&connects_active, 1, __ATOMIC_SEQ_CST);
+	connect_active_owed = 1;
 	return bit | (1UL << 63); /* the top bit: a branch connect, counted in flight */
+}
+/* After a connect's outcome is known (run() calls it once the command is done). */
+static void connect_answered(void)
+{
+	if (connect_active_owed) __atomic_fetch_sub(&connects_active, 1, __ATOMIC_SEQ_CST);
+	if (established_owed) __atomic_fetch_sub(&connects_established, 1, __ATOMIC_SEQ_CST);
+	connect_active_owed = established_owed = 0;
+}
+/* Right after a branch connect() succeeded, before the queues are read: forced, wait for a deregister's close. */
+static void connect_established(void)
+{
+	if (!forcing()) return;
+	int closes = __atomic_load_n(&deregister_closes, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&connects_established, 1, __ATOMIC_SEQ_CST);
+	established_owed = 1;
+	wait_until_changes(&deregister_closes, closes, 0.2, "a deregister's close");
 }
 static void connect_end(unsigned long began)
 {
@@ -99,10 +139,60 @@ static void connect_end(unsigned long began)
 	__atomic_fetch_and(&connect_cpus_in_flight, ~(began & ~(1UL << 63)), __ATOMIC_SEQ_CST);
 	__atomic_fetch_sub(&connects_in_flight, 1, __ATOMIC_SEQ_CST);
 }
+/* Branch deregisters; those that let connects run beside them (`raced`), of those the ones whose close
+ * ran while a branch connect was between its connect() and its outcome (`overlapped`), and the children of
+ * connects still in flight that a close re-steered or reset and its deregister listed. */
+static long deregisters_total, deregisters_raced, deregisters_overlapped, inflight_listed;
 static void log_overlaps(void)
 {
 	if (requests_total)
-		logf_("concurrent: %ld of %ld branch requests began while another branch's was being handled; %ld of %ld branch connect() calls began while another's was in the kernel, %ld of them pinned to another CPU", requests_overlapped, requests_total, connects_overlapped, connects_total, connects_cross_cpu);
+		logf_("concurrent: %ld of %ld branch requests began while another branch's was being handled; %ld of %ld branch connect() calls began while another's was in the kernel, %ld of them pinned to another CPU; %ld of %ld branch deregisters ran beside connects, %ld of them closed their listener while a branch connect was in flight, listing %ld children of connects still in flight", requests_overlapped, requests_total, connects_overlapped, connects_total, connects_cross_cpu, deregisters_raced, deregisters_total, deregisters_overlapped, inflight_listed);
+}
+
+/* Before a branch deregister: wait (at most 300 us in all) for another branch's connect to be handed over
+ * (the oracle sends the branches' requests one after another) and to reach connect(), so the close and
+ * the SYN are in the kernel together. Like connect_begin's wait, only a delay inside the command's own
+ * call. Holds no lock (the connect takes state_mu on its way). */
+static void deregister_rendezvous(void)
+{
+	if (reply_id < 0) return;
+	if (forcing()) wait_until_changes(&connects_established, 0, 0.2, "a connect to be established");
+	double until = now_s() + 300e-6;
+	while (!__atomic_load_n(&connects_waiting, __ATOMIC_SEQ_CST) && !__atomic_load_n(&connects_active, __ATOMIC_SEQ_CST) && now_s() < until) sched_yield();
+	while (__atomic_load_n(&connects_waiting, __ATOMIC_SEQ_CST) > 0 && now_s() < until) sched_yield();
+}
+
+/* A deregister, run beside connects when `can_race()` says so (under state_mu): 1 when it ran, else 0 and
+ * the caller runs it holding steer_rw exclusively. */
+static int deregister_beside_connects(struct jv *cmd, int (*can_race)(void), void (*racing)(struct jv *cmd))
+{
+	deregister_rendezvous();
+	LOCK();
+	int ran = can_race();
+	if (ran) racing(cmd);
+	UNLOCK();
+	return ran;
+}
+
+/* A deregister's close() of its listener, counted (see log_overlaps). Racing, it first lets the branch
+ * connect() calls in the kernel return (at most 2 ms): an ACK that passed the listener's LISTEN check
+ * before the close makes a child the kernel then finds no queue for and resets, with no program run
+ * (inet_csk_reqsk_queue_add) — Linux's migration is best-effort there, the specs do not model it, and
+ * the connect could only be answered `unobservable`. The connects' children (queued by the time
+ * connect() returns on loopback) still meet the close before their connects answer. */
+static void close_listener(int fd, int racing)
+{
+	double until = now_s() + 2e-3;
+	while (racing && __atomic_load_n(&connects_in_flight, __ATOMIC_SEQ_CST) > 0 && now_s() < until) sched_yield();
+	long began = __atomic_load_n(&connects_total, __ATOMIC_SEQ_CST);
+	int active = __atomic_load_n(&connects_active, __ATOMIC_SEQ_CST);
+	close(fd);
+	if (reply_id < 0) return; /* the prefix: nothing runs beside it */
+	__atomic_fetch_add(&deregister_closes, 1, __ATOMIC_SEQ_CST);
+	deregisters_total++;
+	if (!racing) return;
+	deregisters_raced++;
+	if (active > 0 || __atomic_load_n(&connects_active, __ATOMIC_SEQ_CST) > 0 || __atomic_load_n(&connects_total, __ATOMIC_SEQ_CST) != began) deregisters_overlapped++;
 }
 
 /* The loopback address of the configured family, on `port`. */
@@ -259,6 +349,8 @@ struct conn {
 	enum cstate state;
 	long listener;     /* id of the listener it is queued at; once accepted, the helper says (reuserps: -1 once that listener left) */
 	long seq;          /* when it entered its listener's accept queue: orders that queue */
+	int first_entry;   /* while connecting: the listener entry whose queue an accept or a deregister's close took its child from, else -1 */
+	int gone;          /* while connecting: a deregister's close reset its child (the deregister listed it) */
 	int client;        /* client socket */
 	int child;         /* accepted child socket, -1 while queued */
 	uint16_t port;     /* the client's port, which names it on the server side */
@@ -278,6 +370,21 @@ static struct conn *find_conn_(long id, int pending)
 }
 #define find_conn(id) find_conn_(id, 0)
 
+/* Under state_mu: whether connection `id` is open, for a connect's duplicate-conn. Another branch's
+ * connect of the same id still in flight is waited for (at most 2 s, state_mu released meanwhile): its
+ * outcome decides, since a refused or reset one leaves the id free. */
+static int conn_open_after_pending(long id)
+{
+	double until = now_s() + 2.0;
+	struct conn *c;
+	while ((c = find_conn_(id, 1)) && c->state == PENDING && now_s() < until) {
+		UNLOCK();
+		sleep_us(20);
+		LOCK();
+	}
+	return c != NULL;
+}
+
 static struct conn *conn_by_port(uint16_t port)
 {
 	for (int i = 0; i < nconns; i++)
@@ -291,6 +398,15 @@ static struct conn *new_conn(void)
 		if (!conns[i].used) return &conns[i];
 	if (nconns == MAX_CONNS) die("more than MAX_CONNS connections at once");
 	return &conns[nconns++];
+}
+
+/* A connection known by its port before its SYN, so an accept or a deregister racing its connect can tell
+ * whose child it took. Under state_mu. */
+static struct conn *pending_conn(long id, int client, uint16_t port)
+{
+	struct conn *c = new_conn();
+	*c = (struct conn){ .used = 1, .id = id, .state = PENDING, .listener = -1, .first_entry = -1, .client = client, .child = -1, .port = port };
+	return c;
 }
 
 /* Accepts one child of the listening socket `fd` that belongs to an open connection: returns it, or NULL when the kernel
@@ -342,6 +458,9 @@ static int client_socket(uint16_t *port_out)
 	return -1;
 }
 
+/* Orders each listener's accept queue as the helper knows it. */
+static long seq_counter;
+
 static int by_seq(const void *a, const void *b)
 {
 	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
@@ -363,8 +482,9 @@ static void sort_as_queued(struct bpf_link *dump, struct conn **queued, int nq)
 }
 
 
-/* accept on listener `id` (socket `fd`): the oldest open connection queued there, or conn null. */
-static void accept_and_reply(int fd, long id)
+/* accept on listener `id` (socket `fd`, the helper's listener entry `entry`): the oldest open connection
+ * queued there, or conn null. */
+static void accept_and_reply(int fd, long id, int entry)
 {
 	int child = -1;
 	struct conn *c = accept_one(fd, id, &child);
@@ -372,8 +492,12 @@ static void accept_and_reply(int fd, long id)
 		out("{\"ok\":true,\"conn\":null}");
 		return reply();
 	}
-	/* Still connecting: this accept took its child first, which says where the kernel queued it. */
-	if (c->state == PENDING) c->listener = id;
+	/* Still connecting: this accept took its child first, which says where the kernel queued it (unless a
+	 * deregister's close had already moved it here: then it entered that listener's queue first). */
+	if (c->state == PENDING) {
+		c->listener = id;
+		if (c->first_entry < 0) c->first_entry = entry;
+	}
 	else if (c->listener != id) logf_("connection %ld was thought queued at %ld, accepted from %ld", c->id, c->listener, id);
 	c->child = child;
 	c->state = ACCEPTED;
@@ -419,4 +543,51 @@ static int settle_and_reply(struct bpf_link *dump, struct conn **queued, int nq,
 	out("]}");
 	reply();
 	return 0;
+}
+
+/* The connections a listener's close took from its queue, in the order it took them: `cands` are those
+ * queued there (in queue order) and, when connects race the close, those still connecting. `moved(port,
+ * &seq)` says whether this close re-steered or dropped that port's child (the program's record, `seq`
+ * its place among the program's runs): the kernel takes the queue in order, so that order is the
+ * queue's. A queued connection without a record stays, after the others (its client may have seen the
+ * RST); a connecting one without a record was not in the queue. Returns how many went into `out`. */
+static int taken_by_close(struct conn **cands, int n, int (*moved)(uint16_t port, uint64_t *seq), struct conn **out)
+{
+	uint64_t seqs[n > 0 ? n : 1];
+	int nout = 0, nrec = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			uint64_t seq = 0;
+			int has = moved(cands[i]->port, &seq);
+			if (pass == 0 && has) { /* insertion by the program's order */
+				int k = nrec++;
+				for (; k > 0 && seqs[k - 1] > seq; k--) out[k] = out[k - 1], seqs[k] = seqs[k - 1];
+				out[k] = cands[i], seqs[k] = seq;
+				nout++;
+			} else if (pass == 1 && !has && cands[i]->state != PENDING) out[nout++] = cands[i];
+		}
+	return nout;
+}
+
+/* After a deregister replied: each connection it listed is queued at `target_id[k]` (-1: reset). A reset
+ * one still connecting is dropped by its connect once it has answered (`gone`); one still connecting
+ * answers with the listener whose queue it entered first, `leaving_entry` unless an earlier command
+ * already took it from another. */
+static void requeue_listed(struct conn **listed, int n, const long *target_id, int leaving_entry)
+{
+	for (int k = 0; k < n; k++) {
+		struct conn *c = listed[k];
+		if (c->state == PENDING) {
+			inflight_listed++;
+			if (c->first_entry < 0) c->first_entry = leaving_entry;
+			if (target_id[k] < 0) c->gone = 1;
+		} else if (target_id[k] < 0) {
+			abort_close(c->client);
+			c->used = 0;
+		}
+		if (target_id[k] >= 0) {
+			c->listener = target_id[k];
+			c->seq = seq_counter++;
+		}
+	}
 }

@@ -68,19 +68,21 @@ struct listener {
 	int used;
 	long id;
 	int fd;
+	int incoming_cpu; /* once closed: its SO_INCOMING_CPU as read right before the close */
 };
 
-/* Fixed: a worker keeps a pointer across a connect() while another registers (docs/kernel.md). */
+/* Fixed, and within a run an entry is never reused: its SO_MARK is its index + 1, so a mark names one
+ * socket even after it closed and its id registered again (a connect racing a deregister may answer with
+ * the closed one). */
 #define MAX_LISTENERS 1024
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
 
 static int cfg_cpus, cfg_migrate, cfg_program_cpu;
 static uint16_t server_port = 20000;
-static long seq_counter;
 static char kernel_unusable[256];
 static struct observe *obs;
-static int syns_fd, record_fd;
+static int syns_fd, moves_fd, move_count_fd, record_fd, record_move_fd;
 /* How many observed SYNs ran on another CPU than the client was pinned to (see docs/kernel.md). */
 static long syn_total, syn_elsewhere;
 
@@ -93,7 +95,7 @@ static struct listener *find_listener(long id)
 
 static struct listener *listener_by_mark(uint32_t mark)
 {
-	return mark == 0 ? NULL : find_listener((long)mark - 1);
+	return mark == 0 || mark > (uint32_t)nlisteners || !listeners[mark - 1].used ? NULL : &listeners[mark - 1];
 }
 
 static long id_of_mark(uint32_t mark)
@@ -102,13 +104,10 @@ static long id_of_mark(uint32_t mark)
 	return l ? l->id : -1;
 }
 
-static struct listener *new_listener(void)
+/* The entry a new listener will take: the next never used (see MAX_LISTENERS), -1 when the run used them all. */
+static int next_listener(void)
 {
-	for (int i = 0; i < nlisteners; i++)
-		if (!listeners[i].used) return &listeners[i];
-	if (nlisteners == MAX_LISTENERS) die("more than MAX_LISTENERS listeners at once");
-	memset(&listeners[nlisteners], 0, sizeof *listeners);
-	return &listeners[nlisteners++];
+	return nlisteners < MAX_LISTENERS ? nlisteners : -1;
 }
 
 static int set_incoming_cpu(int fd, int cpu)
@@ -185,6 +184,8 @@ static void do_register(struct jv *cmd)
 	}
 	if (find_listener(id)) return reply_fail("duplicate-listener");
 	if (incoming >= cfg_cpus) return reply_fail("bad-cpu");
+	int entry = next_listener();
+	if (entry < 0) return reply_error("bad-command", "more than %d listeners registered in one run", MAX_LISTENERS);
 
 	/* The socket's owner is the fsuid at creation (sock_alloc), which bind() compares (same-uid rule). */
 	setfsuid((uid_t)uid);
@@ -192,7 +193,7 @@ static void do_register(struct jv *cmd)
 	setfsuid(0);
 	if (fd < 0) return reply_error("bad-command", "socket: %s", strerror(errno));
 	int one = 1;
-	uint32_t mark = (uint32_t)id + 1;
+	uint32_t mark = (uint32_t)entry + 1;
 	const char *failed = NULL;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) failed = "SO_MARK";
@@ -217,16 +218,16 @@ static void do_register(struct jv *cmd)
 	/* Attached through every member once it listens (before bind, a socket's own group would keep it out
 	 * of the port's: bind conflicts); the group keeps one program, so the last attach is the same one. */
 	if (!failed && cfg_program_cpu && attach_cpu_program(fd) < 0) failed = "SO_ATTACH_REUSEPORT_CBPF";
-	if (!failed && !cfg_program_cpu && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &record_fd, sizeof record_fd) < 0) failed = "SO_ATTACH_REUSEPORT_EBPF";
+	/* With migration on, the program that also sees each migration (it decides nothing either). */
+	int *prog = cfg_migrate ? &record_move_fd : &record_fd;
+	if (!failed && !cfg_program_cpu && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, prog, sizeof *prog) < 0) failed = "SO_ATTACH_REUSEPORT_EBPF";
 	if (failed) {
 		int e = errno;
 		close(fd);
 		return reply_error("bad-command", "%s: %s", failed, strerror(e));
 	}
-	struct listener *l = new_listener();
-	l->used = 1;
-	l->id = id;
-	l->fd = fd;
+	listeners[entry] = (struct listener){ .used = 1, .id = id, .fd = fd, .incoming_cpu = -1 };
+	nlisteners++;
 	out("{\"ok\":true}");
 	reply();
 }
@@ -246,8 +247,16 @@ static void do_set_incoming_cpu(struct jv *cmd)
 	reply();
 }
 
+/* SO_INCOMING_CPU of listener entry `e`: read from its socket while it is open, else as its deregister
+ * read it before the close. Under state_mu (a deregister closes the socket under it). */
+static int incoming_cpu_at(int e)
+{
+	return listeners[e].used ? incoming_cpu_of(listeners[e].fd) : listeners[e].incoming_cpu;
+}
+
 /* Runs on its branch's thread, pinned to `cpu`; holds steer_rw shared throughout (see steerspec-kernel.h)
- * and state_mu only around the tables, so two branches' SYNs are steered by the kernel at the same time. */
+ * and state_mu only around the tables, so two branches' SYNs are steered by the kernel at the same time,
+ * and a deregister's close may run while the SYN or the handshake is in the kernel. */
 static void do_connect(struct jv *cmd)
 {
 	long id, cpu;
@@ -257,23 +266,23 @@ static void do_connect(struct jv *cmd)
 	}
 	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
 	LOCK();
-	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
 	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
 	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
-	/* Known by its port before its SYN, so an accept racing this connect can tell whose child it took. */
-	struct conn *c = new_conn();
-	*c = (struct conn){ .used = 1, .id = id, .state = PENDING, .listener = -1, .client = fd, .child = -1, .port = port };
+	struct conn *c = pending_conn(id, fd, port);
 	UNLOCK();
 
 	bpf_map_delete_elem(syns_fd, &port);
+	bpf_map_delete_elem(moves_fd, &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
 	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen);
 	connect_end(racing);
-	if (rc < 0) {
+	/* ECONNRESET: established, then reset before connect() returned; looked at below like a later reset. */
+	if (rc < 0 && errno != ECONNRESET) {
 		int e = errno;
 		LOCK();
 		abort_close(fd);
@@ -282,47 +291,58 @@ static void do_connect(struct jv *cmd)
 		if (e == ECONNREFUSED) return reply_fail("refused");
 		return reply_error("bad-command", "connect: %s", strerror(e));
 	}
-	/* The child is queued when the client's ACK is processed: usually before connect() returns on loopback.
-	 * A racing accept may have taken it already: then that accept's listener is where it was queued. */
-	long got_id = -1;
-	int got_fd = -1;
+	connect_established();
+	/* The listener whose accept queue the child entered first. The child is queued when the client's ACK
+	 * is processed: usually before connect() returns on loopback. A racing accept may have taken it, or a
+	 * racing deregister's close moved it on or reset it (each then says where it was); else the queues
+	 * show it. A request re-steered at its ACK because its listener had closed is queued first where the
+	 * kernel sent it: that connect comes after the deregister. */
+	int entry = -1, local = 0, reset = 0;
 	double deadline = now_s() + 1.0;
 	for (;;) {
 		int dumped_ok = dump_queues(obs->links.dump_queues) == 0;
 		LOCK();
-		struct listener *got = c->state == ACCEPTED ? find_listener(c->listener) : dumped_ok ? queued_at(port) : NULL;
-		if (got) got_id = got->id, got_fd = got->fd;
+		struct listener *q = dumped_ok ? queued_at(port) : NULL;
+		entry = c->first_entry >= 0 ? c->first_entry : q ? (int)(q - listeners) : -1;
+		if (entry >= 0) local = incoming_cpu_at(entry);
 		UNLOCK();
-		if (got_fd >= 0 || !dumped_ok || now_s() >= deadline) break;
+		if (entry >= 0 || !dumped_ok || now_s() >= deadline) break;
+		if ((reset = tcp_state_of(fd) == TCP_CLOSE)) break; /* reset, and no deregister listed it */
 		sleep_us(20);
 	}
 	struct syn_seen seen;
-	int have_syn = got_fd >= 0 && !cfg_program_cpu && bpf_map_lookup_elem(syns_fd, &port, &seen) == 0;
-	if (got_fd < 0 || (!cfg_program_cpu && !have_syn)) {
+	int have_syn = entry >= 0 && !cfg_program_cpu && bpf_map_lookup_elem(syns_fd, &port, &seen) == 0;
+	if (entry < 0 || (!cfg_program_cpu && !have_syn)) {
 		LOCK();
 		abort_close(c->child);
 		abort_close(fd);
 		c->used = 0;
 		UNLOCK();
-		if (got_fd < 0) return reply_error("unobservable", "connection %ld was established but no child of it was seen queued", id);
+		if (reset) return reply_error("unobservable", "connection %ld was established, then reset, with no child of it seen queued and no deregister listing it", id);
+		if (entry < 0) return reply_error("unobservable", "connection %ld was established but no child of it was seen queued", id);
 		return reply_error("unobservable", "connection %ld was queued but the recording program saw no SYN of it", id);
 	}
 	if (have_syn && seen.count > 1) logf_("connection %ld: %u SYNs (a retransmission); the last one's inputs are reported", id, seen.count);
 	int syn_cpu = have_syn ? (int)seen.cpu : (int)cpu;
-	/* The listener stays open: a deregister waits for steer_rw, and so does setIncomingCpu. */
-	int local = incoming_cpu_of(got_fd) == syn_cpu;
+	long got_id;
 	LOCK();
+	got_id = listeners[entry].id;
 	if (have_syn) {
 		syn_total++;
 		syn_elsewhere += syn_cpu != cpu;
 	}
-	if (c->state == PENDING) {
+	if (c->gone) { /* a deregister reset it while we looked, and listed it */
+		abort_close(fd);
+		c->used = 0;
+	} else if (c->state == PENDING) {
 		c->state = QUEUED;
-		c->listener = got_id;
-		c->seq = seq_counter++;
+		if (c->first_entry < 0) { /* else the deregister that moved it said where it is */
+			c->listener = got_id;
+			c->seq = seq_counter++;
+		}
 	}
 	UNLOCK();
-	out("{\"ok\":true,\"listener\":%ld,\"local\":%s", got_id, local ? "true" : "false");
+	out("{\"ok\":true,\"listener\":%ld,\"local\":%s", got_id, local == syn_cpu ? "true" : "false");
 	if (have_syn) out(",\"inputs\":{\"hash\":%u,\"cpu\":%u}", seen.hash, seen.cpu);
 	out("}");
 	reply();
@@ -334,7 +354,7 @@ static void do_accept(struct jv *cmd)
 	if (num_field(cmd, "listener", &id, 1) < 0) return reply_error("bad-command", "accept needs listener");
 	struct listener *l = find_listener(id);
 	if (!l) return reply_fail("unknown-listener");
-	accept_and_reply(l->fd, l->id);
+	accept_and_reply(l->fd, l->id, (int)(l - listeners));
 }
 
 static void do_close(struct jv *cmd)
@@ -351,7 +371,31 @@ static void do_close(struct jv *cmd)
 	reply();
 }
 
-static void do_deregister(struct jv *cmd)
+/* Whether a deregister may run beside connects in flight (docs/kernel.md, "What races for real"): when
+ * every child its close touches goes through the recording program (the migrating one: migration on,
+ * no cBPF program), which names it by port, and another listener stays, so the close migrates them all.
+ * Otherwise a child could be reset with no record, and its connect, seeing it vanish, could not tell
+ * this close from the kernel's own race (inet_csk_reqsk_queue_add after the close); a request reset at
+ * its ACK after the deregister replied is one no order explains. Under state_mu. */
+static int dereg_can_race(void)
+{
+	int open = 0;
+	for (int i = 0; i < nlisteners; i++) open += listeners[i].used;
+	return cfg_migrate && !cfg_program_cpu && open >= 2;
+}
+
+/* Whether the close just made moved `port`'s queued child off listener `closing_mark` (its seq then). */
+static uint32_t closing_mark;
+static uint64_t moves_from;
+static int moved_by_close(uint16_t port, uint64_t *seq)
+{
+	struct { uint32_t from, request; uint64_t seq; } m;
+	if (moves_fd < 0 || bpf_map_lookup_elem(moves_fd, &port, &m) < 0) return 0;
+	*seq = m.seq;
+	return m.from == closing_mark && !m.request && m.seq >= moves_from;
+}
+
+static void do_deregister_(struct jv *cmd, int racing)
 {
 	long id, cpu = -1;
 	int has_cpu;
@@ -363,34 +407,43 @@ static void do_deregister(struct jv *cmd)
 	if (!l) return reply_fail("unknown-listener");
 	if (has_cpu && (cpu < 0 || cpu >= cfg_cpus)) return reply_fail("bad-cpu");
 
-	/* Its accept queue, in arrival order (the order inet_csk_listen_stop takes it in). */
-	struct conn *queued[nconns > 0 ? nconns : 1];
-	int nq = 0;
+	/* Its accept queue, in arrival order (the order inet_csk_listen_stop takes it in), and, racing,
+	 * every connect in flight: its child may be there too. */
+	struct conn *cands[nconns > 0 ? nconns : 1], *queued[nconns > 0 ? nconns : 1];
+	int nc = 0;
 	for (int i = 0; i < nconns; i++)
-		if (conns[i].used && conns[i].state == QUEUED && conns[i].listener == id) queued[nq++] = &conns[i];
-	sort_as_queued(obs->links.dump_queues, queued, nq);
+		if (conns[i].used && ((conns[i].state == QUEUED && conns[i].listener == id) || (racing && conns[i].state == PENDING))) cands[nc++] = &conns[i];
+	/* Racing, the program's records order the queue: no dump, so the close comes right after the SYN. */
+	if (racing) qsort(cands, nc, sizeof *cands, by_seq);
+	else sort_as_queued(obs->links.dump_queues, cands, nc);
 
 	pin(has_cpu ? (int)cpu : -1);
-	close(l->fd); /* inet_csk_listen_stop: migrate (reuseport_migrate_sock) or reset every child */
+	uint32_t zero = 0;
+	moves_from = 0;
+	if (bpf_map_lookup_elem(move_count_fd, &zero, &moves_from) < 0) moves_from = UINT64_MAX;
+	closing_mark = (uint32_t)(l - listeners) + 1;
+	l->incoming_cpu = incoming_cpu_of(l->fd); /* a connect racing this one may answer with it */
+	close_listener(l->fd, racing); /* inet_csk_listen_stop: migrate (reuseport_migrate_sock) or reset every child */
 	l->used = 0;
+	int nq = taken_by_close(cands, nc, moved_by_close, queued);
 
 	/* Each child was queued again somewhere (the dump shows it) or its client saw the RST. */
 	uint32_t marks[nq > 0 ? nq : 1];
 	int is_reset[nq > 0 ? nq : 1];
 	settle_and_reply(obs->links.dump_queues, queued, nq, marks, is_reset, id_of_mark, id);
-	struct listener *target[nq > 0 ? nq : 1];
-	for (int k = 0; k < nq; k++) target[k] = listener_by_mark(marks[k]);
-	for (int k = 0; k < nq; k++) {
-		struct conn *c = queued[k];
-		if (!target[k]) {
-			abort_close(c->client);
-			c->used = 0;
-		} else {
-			c->listener = target[k]->id;
-			c->seq = seq_counter++;
-		}
-	}
-	memset(l, 0, sizeof *l);
+	long target[nq > 0 ? nq : 1];
+	for (int k = 0; k < nq; k++) target[k] = id_of_mark(marks[k]);
+	requeue_listed(queued, nq, target, (int)(l - listeners));
+}
+
+static void do_deregister(struct jv *cmd)
+{
+	do_deregister_(cmd, 0);
+}
+
+static void do_deregister_racing(struct jv *cmd)
+{
+	do_deregister_(cmd, 1);
 }
 /* ------------------------------------------------------------------ the namespace */
 
@@ -412,7 +465,10 @@ static const char *load_observers(char *why, size_t size)
 		return why;
 	}
 	record_fd = bpf_program__fd(obs->progs.record_syn);
+	record_move_fd = bpf_program__fd(obs->progs.record_syn_or_move);
 	syns_fd = bpf_map__fd(obs->maps.syns);
+	moves_fd = bpf_map__fd(obs->maps.moves);
+	move_count_fd = bpf_map__fd(obs->maps.move_count);
 	return NULL;
 }
 
@@ -522,12 +578,15 @@ static int run(const char *op, struct jv *cmd)
 	if (!strcmp(op, "connect")) {
 		pthread_rwlock_rdlock(&steer_rw);
 		do_connect(cmd);
+		connect_answered();
 		pthread_rwlock_unlock(&steer_rw);
 		return 1;
 	}
 	void (*f)(struct jv *) = !strcmp(op, "register") ? do_register : !strcmp(op, "setIncomingCpu") ? do_set_incoming_cpu : !strcmp(op, "deregister") ? do_deregister : !strcmp(op, "accept") ? do_accept : !strcmp(op, "close") ? do_close : NULL;
 	if (!f) return 0;
-	/* Changes to what a connect in flight reads back (a listener closing, its SO_INCOMING_CPU) wait for it. */
+	if (f == do_deregister && deregister_beside_connects(cmd, dereg_can_race, do_deregister_racing)) return 1;
+	/* Changes to what a connect in flight reads back (a listener closing that could reset its child, its
+	 * SO_INCOMING_CPU) wait for it. */
 	int exclusive = f == do_deregister || f == do_set_incoming_cpu;
 	if (exclusive) pthread_rwlock_wrlock(&steer_rw);
 	LOCK();

@@ -41,7 +41,10 @@ struct listener {
 	int cpus[MAX_CPUS];
 };
 
-static struct listener *listeners; /* by slot */
+/* By slot. A slot is taken round-robin and keeps its last listener's id once it left, so a connect racing
+ * a deregister can still answer with it (a slot is not taken again for MAX_MEMBERS registrations). */
+static struct listener *listeners;
+static uint32_t next_slot;
 
 static int cfg_cpus, cfg_slots, cfg_top_down, cfg_hash_fallback;
 static int group_mode; /* RPS_NONE, RPS_PLAIN, RPS_REUSERPS */
@@ -54,7 +57,6 @@ static int table_len[MAX_CPUS];
 static uint32_t table_buf[MAX_CPUS], group_buf;
 
 static uint16_t server_port = 40000;
-static long seq_counter;
 static char kernel_unusable[256];
 static struct reuserps *skel;
 static volatile uint64_t *loads; /* the program's loads array, mmapped */
@@ -149,6 +151,7 @@ static void reset_all(void)
 	}
 	group_mode = RPS_NONE;
 	nmembers = 0;
+	next_slot = 0;
 	for (int cpu = 0; cpu < MAX_CPUS; cpu++) {
 		table_len[cpu] = 0;
 		publish_table(cpu, 0);
@@ -198,9 +201,9 @@ static void do_register(struct jv *cmd)
 		if (table_len[mask[k]] >= cfg_slots) return reply_fail("table-full");
 	if (limit > UINT32_MAX) return reply_error("bad-command", "limit %.0f is past what the program counts (2^32 - 1)", limit);
 
-	uint32_t slot = 0;
-	while (slot < MAX_MEMBERS && listeners[slot].used) slot++;
-	if (slot == MAX_MEMBERS) return reply_error("bad-command", "the program's socket array holds %d listeners", MAX_MEMBERS);
+	uint32_t slot = next_slot, tries = 0;
+	while (tries < MAX_MEMBERS && listeners[slot].used) slot = (slot + 1) % MAX_MEMBERS, tries++;
+	if (tries == MAX_MEMBERS) return reply_error("bad-command", "the program's socket array holds %d listeners", MAX_MEMBERS);
 
 	setfsuid((uid_t)uid);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -232,6 +235,7 @@ static void do_register(struct jv *cmd)
 		close(fd);
 		return reply_error("bad-command", "socket array: %s", strerror(e));
 	}
+	next_slot = (slot + 1) % MAX_MEMBERS;
 	struct listener *l = &listeners[slot];
 	*l = (struct listener){ .used = 1, .id = id, .uid = uid, .limit = (long)limit, .slot = slot, .fd = fd, .ncpus = nmask };
 	memcpy(l->cpus, mask, nmask * sizeof *mask);
@@ -251,7 +255,8 @@ static void do_register(struct jv *cmd)
 
 /* Runs on its branch's thread, pinned to `cpu`; holds steer_rw shared throughout (see steerspec-kernel.h)
  * and state_mu only around the tables, so two branches' SYNs run the program on two CPUs at the same time
- * (their compare-and-swaps on a limited listener's load race for real). */
+ * (their compare-and-swaps on a limited listener's load race for real), and a deregister's close may run
+ * while the SYN or the handshake is in the kernel. */
 static void do_connect(struct jv *cmd)
 {
 	long id, cpu, hash = -1;
@@ -260,14 +265,12 @@ static void do_connect(struct jv *cmd)
 		return reply_error("bad-command", "connect needs conn, cpu and an optional hash");
 	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
 	LOCK();
-	if (find_conn_(id, 1)) return UNLOCK(), reply_fail("duplicate-conn");
+	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
 	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
 	uint16_t port;
 	int fd = client_socket(&port);
 	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
-	/* Known by its port before its SYN, so an accept racing this connect can tell whose child it took. */
-	struct conn *c = new_conn();
-	*c = (struct conn){ .used = 1, .id = id, .state = PENDING, .listener = -1, .client = fd, .child = -1, .port = port };
+	struct conn *c = pending_conn(id, fd, port);
 	UNLOCK();
 
 	int hashes = map_fd(skel->maps.hashes), arrivals = map_fd(skel->maps.arrivals);
@@ -275,14 +278,16 @@ static void do_connect(struct jv *cmd)
 	if (has_hash) bpf_map_update_elem(hashes, &port, &h, BPF_ANY);
 	else bpf_map_delete_elem(hashes, &port);
 	bpf_map_delete_elem(arrivals, &port);
+	bpf_map_delete_elem(map_fd(skel->maps.moves), &port);
 	struct sockaddr_storage srv;
 	socklen_t slen = loopback(&srv, server_port);
 	unsigned long racing = connect_begin();
 	int rc = connect(fd, (struct sockaddr *)&srv, slen), e = errno;
 	connect_end(racing);
-	struct rps_decision d;
+	struct rps_decision d = {0};
 	int decided = bpf_map_lookup_elem(arrivals, &port, &d) == 0;
-	if (rc < 0) {
+	/* ECONNRESET: established, then reset before connect() returned; looked at below like a later reset. */
+	if (rc < 0 && e != ECONNRESET) {
 		LOCK();
 		abort_close(fd);
 		c->used = 0;
@@ -292,33 +297,56 @@ static void do_connect(struct jv *cmd)
 		if (decided && !d.refused) return reply_error("unobservable", "connection %ld was refused though the program chose slot %u", id, d.slot);
 		return reply_fail("refused");
 	}
-	/* Where the accept queues show its child, or where a racing accept that took it first found it. */
-	long got_id = -1;
-	uint32_t got_slot = 0;
+	connect_established();
+	/* The listener whose accept queue the child entered first: where a racing accept took it from, or a
+	 * racing deregister's close moved it on from (or reset it), else where the queues show it. */
+	int slot = -1, reset = 0;
 	double deadline = now_s() + 1.0;
 	for (;;) {
 		int dumped_ok = dump_queues(skel->links.dump_queues) == 0;
 		LOCK();
-		struct listener *got = c->state == ACCEPTED ? find_listener(c->listener) : dumped_ok ? listener_by_mark(queued_mark(port)) : NULL;
-		if (got) got_id = got->id, got_slot = got->slot;
+		struct listener *q = dumped_ok ? listener_by_mark(queued_mark(port)) : NULL;
+		slot = c->first_entry >= 0 ? c->first_entry : q ? (int)q->slot : -1;
 		UNLOCK();
-		if (got_id >= 0 || !dumped_ok || now_s() >= deadline) break;
+		if (slot >= 0 || !dumped_ok || now_s() >= deadline) break;
+		if ((reset = tcp_state_of(fd) == TCP_CLOSE)) break; /* reset, and no deregister listed it */
 		sleep_us(20);
 	}
-	if (got_id < 0 || !decided) {
+	/* Read again now the child is queued: a request re-steered at its ACK was recorded as its arrival. */
+	decided = bpf_map_lookup_elem(arrivals, &port, &d) == 0;
+	if (slot < 0 && reset && decided && d.request && d.refused) {
+		/* Its listener closed mid-handshake and the program, re-steering it as a new arrival, found no
+		 * place: the kernel dropped the request and the ACK met a RST. A connect after the deregister. */
+		LOCK();
+		abort_close(fd);
+		c->used = 0;
+		UNLOCK();
+		return reply_fail("refused");
+	}
+	if (slot < 0 || !decided) {
+		struct rps_decision mv = {0};
+		int moved = bpf_map_lookup_elem(map_fd(skel->maps.moves), &port, &mv) == 0;
+		logf_("connection %ld (port %u) unobservable: client state %d; arrival %s slot %u refused %u request %u; move %s from %u slot %u refused %u; %ld deregister closes so far", id, port, tcp_state_of(fd), decided ? "recorded" : "none", d.slot, d.refused, d.request, moved ? "recorded" : "none", mv.from, mv.slot, mv.refused, (long)deregister_closes);
 		LOCK();
 		abort_close(c->child);
 		abort_close(fd);
 		c->used = 0;
 		UNLOCK();
-		return reply_error("unobservable", "connection %ld: %s", id, got_id < 0 ? "no accept queue shows its child" : "the program recorded no decision for it");
+		return reply_error("unobservable", "connection %ld: %s", id, slot >= 0 ? "the program recorded no decision for it" : reset ? "established, then reset, with no child of it seen queued and no deregister listing it" : "no accept queue shows its child");
 	}
-	if (d.refused || d.slot != got_slot) logf_("connection %ld: the program chose slot %u (refused %u), the kernel queued it at slot %u", id, d.slot, d.refused, got_slot);
+	if (d.refused || d.slot != (uint32_t)slot) logf_("connection %ld: the program chose slot %u (refused %u), the kernel queued it first at slot %d", id, d.slot, d.refused, slot);
+	long got_id;
 	LOCK();
-	if (c->state == PENDING) {
+	got_id = listeners[slot].id;
+	if (c->gone) { /* a deregister reset it while we looked, and listed it */
+		abort_close(fd);
+		c->used = 0;
+	} else if (c->state == PENDING) {
 		c->state = QUEUED;
-		c->listener = got_id;
-		c->seq = seq_counter++;
+		if (c->first_entry < 0) { /* else the deregister that moved it said where it is */
+			c->listener = got_id;
+			c->seq = seq_counter++;
+		}
 	}
 	UNLOCK();
 	out("{\"ok\":true,\"listener\":%ld,\"local\":%s,\"inputs\":{\"cpu\":%u", got_id, d.local ? "true" : "false", d.cpu);
@@ -333,7 +361,7 @@ static void do_accept(struct jv *cmd)
 	if (num_field(cmd, "listener", &id, 1) < 0) return reply_error("bad-command", "accept needs listener");
 	struct listener *l = find_listener(id);
 	if (!l) return reply_fail("unknown-listener");
-	accept_and_reply(l->fd, l->id);
+	accept_and_reply(l->fd, l->id, (int)l->slot);
 }
 
 static void do_close(struct jv *cmd)
@@ -365,7 +393,26 @@ static void remove_from_table(int cpu, uint32_t slot)
 	publish_table(cpu, cursor);
 }
 
-static void do_deregister(struct jv *cmd)
+/* Whether a deregister may run beside connects in flight (docs/kernel.md, "What races for real"): when
+ * another member stays, the kernel runs the program for every child the close touches (with none left,
+ * reuseport_migrate_sock resets them without it), and the program records each by port. */
+static int dereg_can_race(void)
+{
+	return nmembers >= 2;
+}
+
+/* Whether the close just made re-steered or dropped `port`'s queued child off slot closing_slot. */
+static uint32_t closing_slot;
+static uint64_t moves_from;
+static int moved_by_close(uint16_t port, uint64_t *seq)
+{
+	struct rps_decision d;
+	if (bpf_map_lookup_elem(map_fd(skel->maps.moves), &port, &d) < 0) return 0;
+	*seq = d.seq;
+	return d.from == closing_slot + 1 && !d.request && d.seq >= moves_from;
+}
+
+static void do_deregister_(struct jv *cmd, int racing)
 {
 	long id;
 	if (num_field(cmd, "listener", &id, 1) < 0) return reply_error("bad-command", "deregister needs listener");
@@ -382,40 +429,50 @@ static void do_deregister(struct jv *cmd)
 	if (nmembers == 0) group_mode = RPS_NONE;
 	publish_group();
 
-	struct conn *queued[nconns > 0 ? nconns : 1];
-	int nq = 0;
+	/* Its accept queue, and, racing, every connect in flight: its child may be there too. */
+	struct conn *cands[nconns > 0 ? nconns : 1], *queued[nconns > 0 ? nconns : 1];
+	int nc = 0;
 	for (int i = 0; i < nconns; i++) {
-		if (!conns[i].used || conns[i].listener != id) continue;
-		if (conns[i].state == ACCEPTED) conns[i].listener = -1; /* open with its process, counted nowhere */
-		else queued[nq++] = &conns[i];
+		if (!conns[i].used) continue;
+		if (conns[i].listener == id && conns[i].state == ACCEPTED) conns[i].listener = -1; /* open with its process, counted nowhere */
+		else if ((conns[i].listener == id && conns[i].state == QUEUED) || (racing && conns[i].state == PENDING)) cands[nc++] = &conns[i];
 	}
-	sort_as_queued(skel->links.dump_queues, queued, nq);
-	for (int k = 0; k < nq; k++) bpf_map_delete_elem(map_fd(skel->maps.moves), &queued[k]->port);
+	/* Racing, the program's records order the queue: no dump, so the close comes right after the SYN. */
+	if (racing) qsort(cands, nc, sizeof *cands, by_seq);
+	else sort_as_queued(skel->links.dump_queues, cands, nc);
 
-	close(l->fd); /* inet_csk_listen_stop: the program re-steers each child (SELECT_OR_MIGRATE) or drops it */
 	uint32_t slot = l->slot, zero = 0;
+	moves_from = 0;
+	if (bpf_map_lookup_elem(map_fd(skel->maps.move_count), &zero, &moves_from) < 0) moves_from = UINT64_MAX;
+	closing_slot = slot;
+	close_listener(l->fd, racing); /* inet_csk_listen_stop: the program re-steers each child (SELECT_OR_MIGRATE) or drops it */
 	bpf_map_update_elem(map_fd(skel->maps.limits), &slot, &zero, BPF_ANY);
-	memset(l, 0, sizeof *l);
+	l->used = 0; /* the id stays: a connect racing this may answer with it */
+	int nq = taken_by_close(cands, nc, moved_by_close, queued);
 
 	uint32_t marks[nq > 0 ? nq : 1];
 	int is_reset[nq > 0 ? nq : 1];
 	settle_and_reply(skel->links.dump_queues, queued, nq, marks, is_reset, id_of_mark, id);
-	struct listener *target[nq > 0 ? nq : 1];
-	for (int k = 0; k < nq; k++) target[k] = listener_by_mark(marks[k]);
+	long target[nq > 0 ? nq : 1];
 	__atomic_store_n(&loads[slot], 0, __ATOMIC_SEQ_CST);
 	for (int k = 0; k < nq; k++) {
-		struct conn *c = queued[k];
+		struct listener *t = listener_by_mark(marks[k]);
 		struct rps_decision d;
-		int moved = bpf_map_lookup_elem(map_fd(skel->maps.moves), &c->port, &d) == 0 && !d.refused;
-		if (target[k] && (!moved || d.slot != target[k]->slot)) logf_("connection %ld: migrated to slot %u by the kernel, the program recorded %s", c->id, target[k]->slot, moved ? "another" : "none");
-		if (!target[k]) {
-			abort_close(c->client);
-			c->used = 0;
-		} else {
-			c->listener = target[k]->id;
-			c->seq = seq_counter++;
-		}
+		int moved = bpf_map_lookup_elem(map_fd(skel->maps.moves), &queued[k]->port, &d) == 0 && d.seq >= moves_from && !d.refused;
+		if (t && (!moved || d.slot != t->slot)) logf_("connection %ld: migrated to slot %u by the kernel, the program recorded %s", queued[k]->id, t->slot, moved ? "another" : "none");
+		target[k] = t ? t->id : -1;
 	}
+	requeue_listed(queued, nq, target, (int)slot);
+}
+
+static void do_deregister(struct jv *cmd)
+{
+	do_deregister_(cmd, 0);
+}
+
+static void do_deregister_racing(struct jv *cmd)
+{
+	do_deregister_(cmd, 1);
 }
 
 /* ------------------------------------------------------------------ set-up */
@@ -572,13 +629,18 @@ static int run(const char *op, struct jv *cmd)
 	if (!strcmp(op, "connect")) {
 		pthread_rwlock_rdlock(&steer_rw);
 		do_connect(cmd);
+		connect_answered();
 		pthread_rwlock_unlock(&steer_rw);
 		return 1;
 	}
 	void (*f)(struct jv *) = !strcmp(op, "register") ? do_register : !strcmp(op, "deregister") ? do_deregister : !strcmp(op, "accept") ? do_accept : !strcmp(op, "close") ? do_close : NULL;
 	if (!f) return 0;
-	/* A listener closing waits for the connects in flight: one of them may have its child queued there. */
-	if (f == do_deregister) pthread_rwlock_wrlock(&steer_rw);
+	if (f == do_deregister) {
+		if (deregister_beside_connects(cmd, dereg_can_race, do_deregister_racing)) return 1;
+		/* The last member closing: its children are reset with no program run to name them; connects in
+		 * flight finish first. */
+		pthread_rwlock_wrlock(&steer_rw);
+	}
 	LOCK();
 	f(cmd);
 	UNLOCK();
