@@ -5,10 +5,24 @@ import { canonical } from '../core/vocabulary.ts';
 import { configSchema, model, type Command, type State } from '../model/dragonfly.ts';
 import { dragonflyScheme } from './dragonfly.ts';
 import { dragonflyBugs } from './fixtures/dragonfly-bugs.ts';
-import { checkScheme } from './harness.ts';
+import { checkScheme, expectWideRunConforms } from './harness.ts';
 
 describe('dragonfly', () => {
   checkScheme(dragonflyScheme, { bugs: dragonflyBugs });
+
+  it('a run wider than the implementation\'s first table sizes (40 listeners, 600 connections) conforms step by step', async () => {
+    const hash = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
+    const connects = (from: number) => Array.from({ length: 300 }, (_, c) => ({ op: 'connect', conn: from + c, hash: hash(from + c) }));
+    await expectWideRunConforms(dragonflyScheme, { cpus: 4, groupMax: 64 }, [
+      ...Array.from({ length: 40 }, (_, l) => ({ op: 'register', listener: l, uid: 0 })),
+      ...connects(0),
+      ...Array.from({ length: 30 }, (_, l) => ({ op: 'accept', listener: l })),
+      ...Array.from({ length: 20 }, (_, l) => ({ op: 'deregister', listener: l * 2 })),
+      ...Array.from({ length: 20 }, (_, l) => ({ op: 'register', listener: 40 + l, uid: 0 })),
+      ...connects(300),
+      ...Array.from({ length: 40 }, (_, c) => ({ op: 'close', conn: c * 7 })),
+    ]);
+  });
 });
 
 /** The state after registering listeners 10, 11, ... and then deregistering those at `gaps` (by slot). */

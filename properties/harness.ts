@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
+import { runSequence } from '../core/runner.ts';
 import { allowedOutcomes, initialState, initialStates, judge, observe, stepWith, type Choose } from '../core/relation.ts';
 import { allProperties, conformance, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { canonical } from '../core/vocabulary.ts';
@@ -74,6 +75,25 @@ export function subjectOf(bug: PlantedBug, snapshot = true): Subject {
     },
     async close() {},
   };
+}
+
+/**
+ * A run too wide for the generators (more listeners, addresses or connections than the implementation's
+ * first typed-array sizes hold), checked like a generated one: the built-in implementation with its
+ * snapshot, conformance and every property on every step. It pins the growth paths of impl/.
+ */
+export async function expectWideRunConforms(scheme: AnyScheme, config: unknown, commands: unknown[]): Promise<void> {
+  const parsed = scheme.config.parse(config);
+  const result = await runSequence({
+    scheme,
+    config: parsed,
+    commands,
+    implementation: checked(scheme, scheme.implementation(parsed), { hash: true, snapshot: true }),
+    properties: allProperties(scheme),
+  });
+  expect(result.fault).toBeUndefined();
+  expect(result.failures).toEqual([]);
+  expect(result.steps.length).toBe(commands.length);
 }
 
 const failuresOf = ({ results }: { results: PropertyResult[] }) =>

@@ -1,8 +1,22 @@
-import { describe } from 'vitest';
+import { describe, it } from 'vitest';
 import { reuserpsScheme } from './reuserps.ts';
 import { reuserpsBugs } from './fixtures/reuserps-bugs.ts';
-import { checkScheme } from './harness.ts';
+import { checkScheme, expectWideRunConforms } from './harness.ts';
 
 describe('reuserps', () => {
   checkScheme(reuserpsScheme, { bugs: reuserpsBugs });
+
+  it('a run wider than the implementation\'s first table sizes (40 listeners, 300 connections) conforms step by step', async () => {
+    const hash = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
+    const connects = (from: number) => Array.from({ length: 150 }, (_, c) => ({ op: 'connect', conn: from + c, cpu: c % 4, hash: hash(from + c) }));
+    await expectWideRunConforms(reuserpsScheme, { cpus: 4, slotsPerCpu: 64 }, [
+      ...Array.from({ length: 40 }, (_, l) => ({ op: 'register', listener: l, uid: 0, reuserps: true, cpus: [l % 4, (l + 1) % 4], limit: l % 5 === 0 ? 3 : 0 })),
+      ...connects(0),
+      ...Array.from({ length: 30 }, (_, l) => ({ op: 'accept', listener: l })),
+      ...Array.from({ length: 20 }, (_, l) => ({ op: 'deregister', listener: l * 2 })),
+      ...Array.from({ length: 20 }, (_, l) => ({ op: 'register', listener: 40 + l, uid: 0, reuserps: true, cpus: [l % 4], limit: 0 })),
+      ...connects(150),
+      ...Array.from({ length: 40 }, (_, c) => ({ op: 'close', conn: c * 7 })),
+    ]);
+  });
 });
