@@ -117,7 +117,8 @@ function forEachPath(attempt: (choose: Chooser, more: (matched: boolean) => bool
       let index: number;
       if (depth < prefix.length) index = prefix[depth];
       else {
-        index = hintedIndex(options, hint?.());
+        // Searched on the plain array: options taken from a draft (a CPU's table) would cost a trap per element.
+        index = hintedIndex(raw(options), hint?.());
         if (index >= 0 && options.length > 1) deferred.push({ taken: [...taken], next: index === 0 ? 1 : 0, count: options.length, skip: index });
         if (index < 0) {
           for (let k = options.length - 1; k >= 1; k--) pending.push([...taken, k]);
