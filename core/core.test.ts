@@ -119,6 +119,9 @@ describe('the journal', () => {
     fc.record({ kind: fc.constant('push' as const), value: fc.integer() }),
     fc.record({ kind: fc.constant('splice' as const), at: fc.nat(4), count: fc.nat(2) }),
     fc.record({ kind: fc.constant('shift' as const) }),
+    fc.record({ kind: fc.constant('unshift' as const), value: fc.integer() }),
+    fc.record({ kind: fc.constant('splice-in' as const), at: fc.integer({ min: -3, max: 4 }), count: fc.nat(2), value: fc.integer() }),
+    fc.record({ kind: fc.constant('sort' as const) }),
     fc.record({ kind: fc.constant('nest' as const), value: fc.integer() }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(3) }),
     // Read-only array methods run on the plain array when it holds no object: results stay journaled.
@@ -140,6 +143,9 @@ describe('the journal', () => {
           if (m.kind === 'push') d.list.push(m.value);
           if (m.kind === 'splice') d.list.splice(m.at, m.count);
           if (m.kind === 'shift') d.list.shift();
+          if (m.kind === 'unshift') d.list.unshift(m.value, m.value + 1);
+          if (m.kind === 'splice-in') d.list.splice(m.at, m.count, m.value);
+          if (m.kind === 'sort') d.list.sort((a, b) => a - b);
           if (m.kind === 'truncate') d.list.length = Math.min(m.at, d.list.length);
           if (m.kind === 'filter') d.list = d.list.filter((x) => x !== m.value && d.list.indexOf(x) >= 0);
           if (m.kind === 'find') d.objs.find((o) => o.id === m.key)!.n = m.value;
