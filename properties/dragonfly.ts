@@ -6,7 +6,7 @@
 // register or deregister the group's list of slots and the heir's queue.
 import fc from 'fast-check';
 import { shrinkingRuns } from './runs.ts';
-import { connectBetweenRemovalAndAddition, holding, shapeCorners } from './shapes.ts';
+import { connectBetweenRemovalAndAddition, holding, removalWithQueue, shapeCorners } from './shapes.ts';
 import { DragonflyImpl } from '../impl/dragonfly.ts';
 import { commandSchema, configSchema, model, outcomeSchemas, type Command, type Config, type Member, type Outcome, type State } from '../model/dragonfly.ts';
 import { everyStep, whenever, type Corner, type Property, type Scheme, type Transition } from '../core/scheme.ts';
@@ -200,7 +200,45 @@ export function commandsFor(config: Config): fc.Arbitrary<Command> {
   );
 }
 
-export const runs = shrinkingRuns(configs, (config) => config, (config) => fc.array(commandsFor(config), { maxLength: 40, size: 'max' }));
+/**
+ * A group of three with holes below its highest slot: three registrations, connects, one or two of
+ * them deregistered (first, middle or last), a newcomer refilling the lowest hole, connects, then
+ * now and then the last by slot leaving, or all of them and a registrant of another uid. Single
+ * commands rarely leave a hole with members above it, and the heir, the free slot and whether the
+ * group is one listener per CPU all change there; the emptying keeps the owner's reset in reach.
+ */
+function holesFor(config: Config): fc.Arbitrary<Command[]> {
+  const ids = fc.uniqueArray(fc.integer({ min: 0, max: Math.max(3, Math.min(9, config.cpus + 1)) }), { minLength: 4, maxLength: 4 });
+  const connects = (min: number, max: number) =>
+    fc.array(fc.record({ op: fc.constant('connect' as const), conn: fc.integer({ min: 0, max: 15 }), hash: fc.nat({ max: 31 }) }), { minLength: min, maxLength: max });
+  return fc
+    .tuple(ids, fc.shuffledSubarray([0, 1, 2], { minLength: 1, maxLength: 2 }), connects(0, 2), connects(0, 1), connects(1, 3), fc.nat({ max: 3 }))
+    .map(([[a, b, c, d], leaving, first, between, after, ending]): Command[] => {
+      const trio = [a, b, c];
+      const left = [...trio.filter((_, k) => !leaving.includes(k)), d];
+      const tail: Command[] =
+        ending === 1 && !leaving.includes(2)
+          ? [{ op: 'deregister', listener: c }]
+          : ending === 2
+            ? [...left.map((listener): Command => ({ op: 'deregister', listener })), { op: 'register', listener: a, uid: 1001 }]
+            : [];
+      return [
+        ...trio.map((listener): Command => ({ op: 'register', listener, uid: 1000 })),
+        ...first,
+        ...leaving.map((k): Command => ({ op: 'deregister', listener: trio[k] })),
+        ...between,
+        { op: 'register', listener: d, uid: 1000 },
+        ...after,
+        ...tail,
+      ];
+    });
+}
+
+export const runs = shrinkingRuns(configs, (config) => config, (config) =>
+  fc
+    .array(fc.oneof({ weight: 14, arbitrary: commandsFor(config).map((c) => [c]) }, { weight: 3, arbitrary: holesFor(config) }), { maxLength: 16, size: 'max' })
+    .map((blocks) => blocks.flat()),
+);
 
 // ---- corners the generators must reach ----
 
@@ -211,6 +249,21 @@ const groupOf = (s: State): [string, number[]][] => [['group', s.members.map((m)
 export const corners: Corner<Config, State, Command, Outcome>[] = [
   ...shapeCorners('group', groupOf, ({ before, cmd }) => ('listener' in cmd ? holding(groupOf, before, cmd.listener) : [])),
   connectBetweenRemovalAndAddition('group', groupOf, connected),
+  removalWithQueue('group', groupOf, ({ before, cmd }) => (cmd.op === 'deregister' ? ((before as State).members.find((m) => m.id === cmd.listener)?.queue.length ?? 0) : 0)),
+  {
+    // The last by slot leaves while a slot below it is free: its heir is not the slot below.
+    name: 'last-leaves-above-a-hole',
+    watch: whenever(({ before, cmd, outcome }) => {
+      if (cmd.op !== 'deregister' || !outcome.ok || before.members.length < 2) return false;
+      const last = bySlot(before.members).at(-1)!;
+      return last.id === cmd.listener && before.members.length <= last.slot && before.members.every((m) => m.slot !== last.slot - 1);
+    }),
+  },
+  {
+    // A registration while two or more slots below the highest are free: which of them is lowest matters.
+    name: 'register-with-two-free-slots-below-the-highest',
+    watch: whenever(({ before, cmd, outcome }) => cmd.op === 'register' && outcome.ok && before.members.length > 0 && bySlot(before.members).at(-1)!.slot - (before.members.length - 1) >= 2),
+  },
   {
     name: 'one-listener-per-cpu',
     watch: whenever((t) => connected(t) && t.config.cpus >= 2 && holdsEveryCpuOnce(t.before)),

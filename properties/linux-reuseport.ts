@@ -4,7 +4,7 @@
 // is checked as "one of the listeners some hash gives", never skipped silently.
 import fc from 'fast-check';
 import { shrinkingRuns } from './runs.ts';
-import { connectBetweenRemovalAndAddition, holding, shapeCorners } from './shapes.ts';
+import { changeOfMovedMember, connectBetweenRemovalAndAddition, holding, removalWithQueue, shapeCorners } from './shapes.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import {
   commandSchema,
@@ -273,10 +273,50 @@ export const styles = fc.oneof(
   { weight: 2, arbitrary: fc.constant<IncomingStyle>('some') },
 );
 
+/**
+ * A group of three (SO_INCOMING_CPU as the run's style: none, the same CPU on two, or some), connects, one of the three
+ * (first, middle or last) deregistered on some CPU (often the two's), then now and then setIncomingCpu
+ * on the third (the one swap-with-last moves), connects, and sometimes all leaving and a registrant of
+ * another uid: a leaving listener with two children and two remaining members matching its CPU, a
+ * moved member changed afterwards and an emptied group are rare from single commands.
+ */
+function trioFor(config: Config, style: IncomingStyle): fc.Arbitrary<Command[]> {
+  const lowCpu = fc.integer({ min: 0, max: Math.min(config.cpus, 4) - 1 });
+  // The highest CPU often: after the removal it is past the two members left, where the CPU program falls back.
+  const connects = (min: number, max: number) =>
+    fc.array(fc.record({ op: fc.constant('connect' as const), conn: fc.integer({ min: 0, max: 12 }), cpu: fc.oneof(lowCpu, fc.constant(Math.min(config.cpus, 4) - 1)), hash: fc.nat({ max: 2 ** 32 - 1 }) }), { minLength: min, maxLength: max });
+  // As the run's style has it: none set, two on one CPU, or each set or not.
+  const incoming =
+    style === 'none'
+      ? fc.constant([-1, -1, -1])
+      : style === 'every'
+        ? fc.tuple(lowCpu, fc.nat({ max: 2 })).map(([cpu, unset]) => [0, 1, 2].map((k) => (k === unset ? -1 : cpu)))
+        : fc.array(fc.oneof(fc.constant(-1), lowCpu), { minLength: 3, maxLength: 3 });
+  return fc
+    .tuple(fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }), incoming, connects(2, 3), fc.nat({ max: 2 }), fc.oneof(fc.constant(null), lowCpu), fc.option(lowCpu), connects(1, 2), fc.nat({ max: 3 }))
+    .map(([trio, cpus, before, leaving, closingCpu, moved, after, ending]): Command[] => {
+      const cpu = closingCpu ?? Math.max(...cpus);
+      const rest = trio.filter((_, k) => k !== leaving);
+      // Every other connect aimed at the leaving one (its share of the hash range, in a group of just these three), so it has children to migrate.
+      const aimed = before.map((c, k) => (k % 2 === 1 ? c : { ...c, hash: Math.floor(((leaving + (c.hash % 1000) / 1000) * 2 ** 32) / 3) }));
+      return [
+        ...trio.map((listener, k): Command => ({ op: 'register', listener, uid: 1000, incomingCpu: cpus[k] })),
+        ...aimed,
+        { op: 'deregister', listener: trio[leaving], cpu: Math.max(0, cpu) },
+        ...(moved === null || style === 'none' ? [] : [{ op: 'setIncomingCpu' as const, listener: trio[2], incomingCpu: moved }]),
+        ...after,
+        ...(ending === 0 ? [...rest.map((listener): Command => ({ op: 'deregister', listener, cpu: Math.max(0, cpu) })), { op: 'register' as const, listener: trio[0], uid: 1001, incomingCpu: -1 }] : []),
+      ];
+    });
+}
+
 export const runs = shrinkingRuns(
   fc.tuple(configs, styles),
   ([config]) => config,
-  ([config, style]) => fc.array(commandsFor(config, style), { maxLength: 40, size: 'max' }),
+  ([config, style]) =>
+    fc
+      .array(fc.oneof({ weight: 14, arbitrary: commandsFor(config, style).map((c) => [c]) }, { weight: 1, arbitrary: trioFor(config, style) }), { maxLength: 26, size: 'max' })
+      .map((blocks) => blocks.flat()),
 );
 
 // ---- corners ----
@@ -288,6 +328,8 @@ const groupOf = (s: State): [string, number[]][] => [['group', s.members.map((m)
 export const corners: Corner<Config, State, Command, Outcome>[] = [
   ...shapeCorners('group', groupOf, ({ before, cmd }) => ('listener' in cmd ? holding(groupOf, before, cmd.listener) : [])),
   connectBetweenRemovalAndAddition('group', groupOf, isConnectTo),
+  changeOfMovedMember('group', groupOf, ({ cmd, outcome }) => (cmd.op === 'setIncomingCpu' && outcome.ok ? cmd.listener : undefined)),
+  removalWithQueue('group', groupOf, ({ before, cmd }) => (cmd.op === 'deregister' ? ((before as State).members.find((m) => m.id === cmd.listener)?.queue.length ?? 0) : 0)),
   {
     name: 'incoming-cpu-probe-wraps',
     watch: whenever((t) => {

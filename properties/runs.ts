@@ -9,8 +9,9 @@
 //      last chunk to the first (a scan resumes where the last successful drop was, so one pass
 //      costs about twice as many tries as there are commands);
 //   2. when no chunk can go, one field of one command made simpler (a number 0 or one less, an
-//      element of a list dropped), going on through the fields after it, then scanning again: a
-//      smaller limit or hash may let more commands go. Fields get one pass over the commands in
+//      element of a list dropped; a large number only 0, unless the scheme says the field counts
+//      down, such as a released port), going on through the fields after it, then scanning again:
+//      a smaller limit or hash may let more commands go. Fields get one pass over the commands in
 //      all, and none once the run is down to SHORT commands (each try is a whole run, and most
 //      simpler fields shorten nothing);
 //   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
@@ -18,6 +19,9 @@
 //      smaller config restarts the scan; at most CONFIG_TRIES smaller configs are tried in all.
 // Every step is deterministic, so fast-check's path still replays a shrunk run.
 import fc from 'fast-check';
+
+/** Whether a command's field, however large, steps down one at a time when shrinking. */
+export type CountsDown<Cmd> = (cmd: Cmd, key: string) => boolean;
 
 export interface Run<Config, Cmd> {
   config: Config;
@@ -35,6 +39,8 @@ interface Context<Source> {
   simplifying: boolean;
   /** Smaller configs still to try, over the whole shrink. */
   configTries: number;
+  /** No command was dropped or simplified yet (only a prefix cut, or a smaller config). */
+  early: boolean;
 }
 
 /**
@@ -52,19 +58,21 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
     private readonly sources: fc.Arbitrary<Source>,
     private readonly configOf: (source: Source) => Config,
     private readonly commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+    private readonly countsDown: CountsDown<Cmd>,
+    private readonly configFirst: boolean,
   ) {
     super();
   }
 
-  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false, configTries = CONFIG_TRIES): fc.Value<Run<Config, Cmd>> {
-    const context: Context<Source> = { source, scan, prefixes, field, simplifying, configTries };
+  private value(source: fc.Value<Source>, commands: Cmd[], scan: Scan, prefixes: boolean, field = 0, simplifying = false, configTries = CONFIG_TRIES, early = false): fc.Value<Run<Config, Cmd>> {
+    const context: Context<Source> = { source, scan, prefixes, field, simplifying, configTries, early };
     return new fc.Value({ config: this.configOf(source.value_), commands }, context);
   }
 
   generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<Run<Config, Cmd>> {
     const source = this.sources.generate(mrng, biasFactor);
     const commands = this.commandsFor(source.value_).generate(mrng, biasFactor).value;
-    return this.value(source, commands, fresh(commands.length), true);
+    return this.value(source, commands, fresh(commands.length), true, 0, false, CONFIG_TRIES, true);
   }
 
   canShrinkWithoutContext(_value: unknown): _value is Run<Config, Cmd> {
@@ -72,23 +80,25 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
   }
 
   shrink(run: Run<Config, Cmd>, context: unknown): fc.Stream<fc.Value<Run<Config, Cmd>>> {
-    const { source, scan, prefixes, field, simplifying, configTries } = context as Context<Source>;
+    const { source, scan, prefixes, field, simplifying, configTries, early } = context as Context<Source>;
     const { commands } = run;
     const dropped = fc.stream(chunks(commands.length, scan)).map(({ at, size, next }) => this.value(source, [...commands.slice(0, at), ...commands.slice(at + size)], next, false, at < field ? Math.max(0, field - size) : field, false, configTries));
     // Fields are simplified only on runs still longer than SHORT: below, a simpler field rarely lets a command go.
     const simplified = fc
-      .stream(commands.length > SHORT ? simplerRuns(commands, field) : [][Symbol.iterator]())
+      .stream(commands.length > SHORT ? simplerRuns(commands, field, this.countsDown) : [][Symbol.iterator]())
       .map(([simpler, at]) => this.value(source, simpler, singles(simpler.length), false, at, true, configTries));
     let tries = 0;
     const byConfig = this.sources
       .shrink(source.value_, source.context)
       .take(configTries)
-      .map((s) => this.value(s, commands, singles(commands.length), false, field, false, configTries - ++tries));
+      .map((s) => this.value(s, commands, singles(commands.length), false, field, false, configTries - ++tries, early));
     // A simpler field goes on with the fields after it; a dropped chunk with the rest of its scan.
     if (simplifying) return simplified.join(dropped, byConfig);
+    // Where a big config makes every run costly, it shrinks right after the prefix cut, before the commands.
+    if (!prefixes && early && this.configFirst) return byConfig.join(dropped, simplified);
     if (!prefixes) return dropped.join(simplified, byConfig);
     // First the shortest failing prefix of 1, 2, 4, ... commands: the scan then never replays commands past the failure.
-    const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false));
+    const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false, 0, false, configTries, true));
     return cut.join(dropped, simplified, byConfig);
   }
 }
@@ -113,18 +123,19 @@ function* chunks(length: number, { size, end }: Scan): IterableIterator<{ at: nu
 }
 
 /** The commands with one field of one command made simpler (a number 0 or one less, an element of a list dropped), from command `from` on. */
-function* simplerRuns<Cmd>(commands: Cmd[], from: number): IterableIterator<[Cmd[], number]> {
+function* simplerRuns<Cmd>(commands: Cmd[], from: number, countsDown: CountsDown<Cmd>): IterableIterator<[Cmd[], number]> {
   for (let i = from; i < commands.length; i++) {
-    for (const cmd of simplerCommands(commands[i])) yield [commands.map((c, j) => (j === i ? cmd : c)), i];
+    for (const cmd of simplerCommands(commands[i], countsDown)) yield [commands.map((c, j) => (j === i ? cmd : c)), i];
   }
 }
 
-function* simplerCommands<Cmd>(cmd: Cmd): IterableIterator<Cmd> {
+function* simplerCommands<Cmd>(cmd: Cmd, countsDown: CountsDown<Cmd>): IterableIterator<Cmd> {
   if (cmd === null || typeof cmd !== 'object') return;
   for (const [key, value] of Object.entries(cmd)) {
     if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
-      // Small numbers (a CPU, a limit, an id) step down; large ones (a hash) only try 0.
-      for (const smaller of value <= 8 ? new Set([0, value - 1]) : [0]) yield { ...cmd, [key]: smaller };
+      // Small numbers (a CPU, a limit, an id) step down; large ones (a hash) only try 0, which ends
+      // at once: a hash stepped down one by one would keep failing for ages.
+      for (const smaller of value <= 8 || countsDown(cmd, key) ? new Set([0, value - 1]) : [0]) yield { ...cmd, [key]: smaller };
     }
     if (Array.isArray(value)) for (let k = 0; k < value.length; k++) yield { ...cmd, [key]: value.filter((_, j) => j !== k) };
   }
@@ -137,11 +148,15 @@ function* doubling(length: number): IterableIterator<number> {
 /**
  * Runs drawn from `sources` (a config, or a config with a run-wide choice such as a mode): the config
  * is `configOf(source)`, the commands come from `commandsFor(source)`; both shrink (see above).
+ * `countsDown` says which fields of a command step down one at a time even when large (a released
+ * port: its range bounds the steps), not only to 0; `configFirst` shrinks the config right after the
+ * prefix cut, for schemes whose big configs (a wide port range) make each try costly.
  */
 export function shrinkingRuns<Source, Config, Cmd>(
   sources: fc.Arbitrary<Source>,
   configOf: (source: Source) => Config,
   commandsFor: (source: Source) => fc.Arbitrary<Cmd[]>,
+  { countsDown = () => false, configFirst = false }: { countsDown?: CountsDown<Cmd>; configFirst?: boolean } = {},
 ): fc.Arbitrary<Run<Config, Cmd>> {
-  return new ShrinkingRuns(sources, configOf, commandsFor);
+  return new ShrinkingRuns(sources, configOf, commandsFor, countsDown, configFirst);
 }

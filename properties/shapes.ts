@@ -100,3 +100,35 @@ export function connectBetweenRemovalAndAddition<State>(what: string, of: Collec
     },
   };
 }
+
+/**
+ * A change on a member that a removal moved (swap-with-last puts the last member in the hole; a
+ * shift moves every later one): a cache kept by position goes stale exactly there.
+ */
+export function changeOfMovedMember<State>(what: string, of: Collections<State>, changed: (t: T) => number | undefined): Corner {
+  return {
+    name: `change-of-a-member-moved-by-a-removal-from-a-${what}`,
+    watch: () => {
+      const moved = new Set<number>();
+      return (t) => {
+        const listener = changed(t);
+        const hit = listener !== undefined && moved.has(listener);
+        const now = asMap(of, t.after);
+        for (const [key, old] of of(t.before)) {
+          const members = now.get(key) ?? [];
+          if (members.length !== old.length - 1) continue;
+          members.forEach((m, i) => old.indexOf(m) !== i && moved.add(m));
+        }
+        return hit;
+      };
+    },
+  };
+}
+
+/** A member leaves a collection of 3+ (so 2+ stay) with 2+ connections queued: each may go its own way. */
+export function removalWithQueue<State>(what: string, of: Collections<State>, queued: (t: T) => number): Corner {
+  return {
+    name: `removal-with-2+-queued-from-a-${what}-of-3+`,
+    watch: () => (t) => removedFrom(of, t) !== null && queued(t) >= 2,
+  };
+}
