@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { CampaignResult, PropertyResult } from './campaign.ts';
 import { renderColumns, traceOfHistory, type History, type LoadedParallelTrace, type Operation, type ParallelTrace } from './history.ts';
-import { linearize, type Linearization } from './linearize.ts';
+import { linearize, SEARCH_BUDGET, type Linearization } from './linearize.ts';
 import { AdapterFault, type Failure } from './runner.ts';
 import { withInputs, withoutHash, type AnyScheme, type Capabilities, type Implementation, type ParallelRun } from './scheme.ts';
 import { checked, Unsupported, type Instance, type Subject } from './subject.ts';
@@ -46,7 +46,7 @@ export interface ParallelResult {
  * Makes one parallel run on `instance` and checks its history. `drive`, given the branches' promise,
  * lets something else make them progress (fast-check's scheduler); a real subject needs nothing.
  */
-export async function runParallel(scheme: AnyScheme, config: unknown, run: ParallelRun, instance: Instance, drive?: (branches: Promise<unknown>) => Promise<unknown>): Promise<ParallelResult> {
+export async function runParallel(scheme: AnyScheme, config: unknown, run: ParallelRun, instance: Instance, drive?: (branches: Promise<unknown>) => Promise<unknown>, budget = SEARCH_BUDGET): Promise<ParallelResult> {
   const history: History = { prefix: [], branches: run.branches.map(() => []), events: [] };
   let fault: Failure | undefined;
   const faulted = (e: unknown, index: number) => {
@@ -88,13 +88,13 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
     const all = Promise.all(run.branches.map(branch));
     await (drive ? Promise.all([all, drive(all)]) : all);
   }
-  return { history, verdict: linearize(scheme.model, config, history), ...(fault ? { fault } : {}) };
+  return { history, verdict: linearize(scheme.model, config, history, budget), ...(fault ? { fault } : {}) };
 }
 
-/** The failure a rejected history is reported as: the marked step, what the spec allows there, and the columns. */
+/** The failure a rejected history is reported as: the marked step, what the spec allows there, and the columns. Undefined for an accepted or undecided one. */
 export function failureOf(result: ParallelResult): Failure | undefined {
   const { verdict, history } = result;
-  if (verdict.ok) return undefined;
+  if (verdict.ok !== false) return undefined;
   const allowed = verdict.allowed.length ? `; the spec allows ${verdict.allowed.map((o) => show(o)).join(' or ')}` : '';
   if (verdict.prefixStep !== undefined) {
     return { property: LINEARIZABILITY.name, index: verdict.prefixStep, message: `${verdict.why}${allowed}\n${renderColumns(history)}` };
@@ -117,6 +117,8 @@ export interface ParallelCampaignOptions {
   traceDir: string;
   stopped?: () => boolean;
   onProgress?: (run: number, of: number) => void;
+  /** The linearizability search's budget per run, in visits (default SEARCH_BUDGET); past it a run cannot be judged. */
+  budget?: number;
 }
 
 /**
@@ -162,16 +164,21 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       instance = await subject.start(scheme, run.config);
     } catch (e) {
       if (e instanceof Unsupported) return undefined;
-      throw e;
+      if (!(e instanceof AdapterFault)) throw e;
+      // The run's init itself failed (a helper gone or slow between runs): a fault, as in a sequential run; its config is the whole trace.
+      const history: History = { prefix: [], branches: run.branches.map(() => []), events: [] };
+      return { history, verdict: linearize(scheme.model, run.config, history), fault: { property: e.kind, index: -1, message: e.message, fault: e.kind }, config: run.config };
     }
     const strip = (cmds: unknown[]) => (capabilities.hash ? cmds : cmds.map(withoutHash));
-    const result = await runParallel(scheme, run.config, { config: run.config, prefix: strip(run.prefix), branches: run.branches.map(strip) }, instance);
+    const result = await runParallel(scheme, run.config, { config: run.config, prefix: strip(run.prefix), branches: run.branches.map(strip) }, instance, undefined, options.budget);
     return { ...result, config: run.config };
   };
 
   let first: { result: Made; failure: Failure; trace?: string } | undefined;
   let last: { result: Made; failure: Failure } | undefined;
   let fault: { failure: Failure; trace?: string } | undefined;
+  // Runs whose history the search could not judge within its budget; the first is saved, for `judge` or a look.
+  let undecided: { count: number; why: string; trace?: string } | undefined;
   let internal: string | undefined;
   let stoppedBy: string | undefined;
   let declined = 0;
@@ -190,6 +197,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       const shrinking = first !== undefined;
       try {
         // A race need not show every time: a candidate while shrinking, or the one run --path names, gets several attempts.
+        let judged = true;
         for (let attempt = 0; attempt < (shrinking || options.path ? SHRINK_ATTEMPTS : 1); attempt++) {
           const result = await make(run);
           if (!result) {
@@ -207,6 +215,12 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
             if (!first) first = { result, failure, trace: keep(found(result, failure, options.path ?? String(position))) };
             last = { result, failure };
             return false;
+          }
+          if (!shrinking && judged && result.verdict.ok === null) {
+            judged = false;
+            // No verdict, so not a pass; the campaign goes on, as a later run may still fail.
+            undecided ??= { count: 0, why: result.verdict.why, trace: keep(found(result, { property: 'undecided', index: 0, message: result.verdict.why }, String(position))) };
+            undecided.count++;
           }
           if (result.fault) {
             // While shrinking, a racy subject may crash on a candidate instead: it does not count, up to a point.
@@ -242,7 +256,12 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
   if (campaign.unsaved.length) return finish({ status: 'error', reason: `cannot save a trace in ${traceDir}: ${campaign.unsaved[0].error}` });
   if (fault) {
     const { failure, trace } = fault;
-    return finish({ status: 'fault', reason: `the subject faulted, ${failure.fault} at step ${failure.index}: ${failure.message}`, failure, length: failure.index + 1, ...(trace ? { trace } : {}) });
+    const at = failure.index < 0 ? 'init' : `step ${failure.index}`;
+    return finish({ status: 'fault', reason: `the subject faulted, ${failure.fault} at ${at}: ${failure.message}`, failure, length: failure.index + 1, ...(trace ? { trace } : {}) });
+  }
+  if (undecided) {
+    const { count, why, trace } = undecided;
+    return finish({ status: 'undecided', reason: `${count} of ${campaign.runs} runs cannot be judged; the first (${trace ?? 'NOT SAVED'}): ${why}`, ...(trace ? { trace } : {}) });
   }
   if (campaign.steps === 0) return finish({ status: 'skipped', reason: declined > 0 ? `evaluated on no step: the subject declined ${declined} generated configs` : 'evaluated on no step' });
   return finish({ status: 'passed' });
