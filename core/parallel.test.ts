@@ -6,6 +6,7 @@ import { scratchDir } from '../properties/harness.ts';
 import { reuserpsScheme } from '../properties/reuserps.ts';
 import { runParallelCampaign } from './parallel.ts';
 import { AdapterFault } from './runner.ts';
+import type { AnyScheme } from './scheme.ts';
 import { checked, type Subject } from './subject.ts';
 
 /** The built-in impl declared concurrent (each command is atomic, so every history is linearizable); its `start` fails as `fail(n)` says. */
@@ -38,6 +39,20 @@ describe('runParallelCampaign', () => {
     expect(exitCodeOf(results)).toBe(3);
     const trace = JSON.parse(readFileSync(result.trace!, 'utf8'));
     expect(trace).toMatchObject({ format: 'steerspec-trace/2', found: { property: 'undecided', seed: 9 } });
+  });
+
+  it('keeps the history an oracle error was found on, as a trace judge can read', async () => {
+    const traceDir = scratchDir();
+    // A model bug that shows only in the branches: the checker throws under the run.
+    const model = reuserpsScheme.model as AnyScheme['model'];
+    const buggy = { ...reuserpsScheme, model: { ...model, step: (s: unknown, cmd: { op: string }, choose: Parameters<typeof model.step>[2]) => (cmd.op === 'accept' ? (() => { throw new Error('model bug: accept'); })() : model.step(s, cmd, choose)) } } as AnyScheme;
+    const { results } = await runParallelCampaign({ scheme: buggy, subject: concurrentBuiltin(() => undefined), branches: 2, runs: 50, seed: 9, traceDir });
+    const [result] = results;
+    expect(result.status).toBe('error');
+    expect(result.reason).toMatch(/^the oracle failed \(history saved: .+\): Error: model bug: accept/);
+    const trace = JSON.parse(readFileSync(result.trace!, 'utf8'));
+    expect(trace).toMatchObject({ format: 'steerspec-trace/2', found: { property: 'internal-error', message: 'model bug: accept' } });
+    expect(JSON.stringify(trace.branches)).toMatch(/"op":"accept"/);
   });
 
   // The cause of an `oracle errors` (exit 4) seen once with --parallel 8 on the kernel helper: a run's

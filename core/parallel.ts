@@ -88,7 +88,24 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
     const all = Promise.all(run.branches.map(branch));
     await (drive ? Promise.all([all, drive(all)]) : all);
   }
-  return { history, verdict: linearize(scheme.model, config, history, budget), ...(fault ? { fault } : {}) };
+  try {
+    return { history, verdict: linearize(scheme.model, config, history, budget), ...(fault ? { fault } : {}) };
+  } catch (e) {
+    // The checker (or the model under it) failed: the history that led there goes with the error, to be saved.
+    throw new CheckerError(e, history);
+  }
+}
+
+/** The linearizability check threw on `history`: an oracle error, with what it was checking. */
+export class CheckerError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly history: History,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'CheckerError';
+    if (cause instanceof Error && cause.stack) this.stack = cause.stack;
+  }
 }
 
 /** The failure a rejected history is reported as: the marked step, what the spec allows there, and the columns. Undefined for an accepted or undecided one. */
@@ -180,6 +197,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
   // Runs whose history the search could not judge within its budget; the first is saved, for `judge` or a look.
   let undecided: { count: number; why: string; trace?: string } | undefined;
   let internal: string | undefined;
+  let internalTrace: string | undefined;
   let stoppedBy: string | undefined;
   let declined = 0;
   let index = 0;
@@ -231,6 +249,8 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
         }
       } catch (e) {
         internal = e instanceof InputError ? `${e.message}` : String((e as Error).stack ?? e);
+        // Kept, so an oracle error can be looked into and judged again: its history, as the oracle saw it.
+        if (e instanceof CheckerError) internalTrace = keep(traceOfHistory(scheme.name, run.config, e.history, { property: 'internal-error', seed, ...(position >= 0 ? { path: String(position) } : {}), message: e.message.split('\n')[0] }));
       }
       return true;
     }),
@@ -252,7 +272,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       ...(stoppedBy ? { reason: `shrinking stopped: ${stoppedBy}` } : {}),
     });
   }
-  if (internal) return finish({ status: 'error', reason: `the oracle failed: ${internal}` });
+  if (internal) return finish({ status: 'error', reason: `the oracle failed${internalTrace ? ` (history saved: ${internalTrace})` : ''}: ${internal}`, ...(internalTrace ? { trace: internalTrace } : {}) });
   if (campaign.unsaved.length) return finish({ status: 'error', reason: `cannot save a trace in ${traceDir}: ${campaign.unsaved[0].error}` });
   if (fault) {
     const { failure, trace } = fault;
