@@ -149,6 +149,12 @@ describe('interleavings of async JavaScript, under fast-check’s scheduler', ()
     expect(result.counterexample!.failure.message).toMatch(op);
   });
 
+  it('counts the runs it could not judge within the budget, never as passes', async () => {
+    const result = await exploreInterleavings({ scheme: reuserpsScheme, make: lockedReuserps, branches: 3, runs: 10, seed: 7, budget: 1 });
+    expect(result.failed).toBe(false);
+    expect(result.undecided).toBeGreaterThan(0);
+  });
+
   it.each([
     ['SO_REUSERPS', reuserpsScheme, lockedReuserps],
     ['the port allocator', rssPortsScheme, lockedPorts],

@@ -336,14 +336,17 @@ export type AsyncImplementation = (config: any, pause: () => Promise<void>) => I
 export interface InterleavingResult {
   failed: boolean;
   runs: number;
+  /** Runs whose history could not be judged within the search's budget (present only when some were): not passes. */
+  undecided?: number;
   /** The shrunk counterexample: its history (the interleaving the scheduler took is its event order) and the failure. */
   counterexample?: { config: unknown; history: History; failure: Failure; length: number; path?: string };
 }
 
 /** Explores the interleavings of `make`'s async steps over generated parallel runs; the first failure is shrunk. */
-export async function exploreInterleavings(options: { scheme: AnyScheme; make: AsyncImplementation; branches: number; runs: number; seed: number }): Promise<InterleavingResult> {
+export async function exploreInterleavings(options: { scheme: AnyScheme; make: AsyncImplementation; branches: number; runs: number; seed: number; budget?: number }): Promise<InterleavingResult> {
   const { scheme, make } = options;
   let runs = 0;
+  let undecided = 0;
   let last: InterleavingResult['counterexample'];
   const details = await fc.check(
     fc.asyncProperty(parallelRunsOf(scheme, options.branches), fc.scheduler(), async (run, s) => {
@@ -354,14 +357,16 @@ export async function exploreInterleavings(options: { scheme: AnyScheme; make: A
       const result = await runParallel(scheme, run.config, run, instance, async (all) => {
         inBranches = true;
         return s.waitFor(all);
-      });
+      }, options.budget);
       const failure = failureOf(result) ?? result.fault;
+      if (!failure && result.verdict.ok === null) undecided++;
       if (!failure) return true;
       last = { config: run.config, history: result.history, failure, length: commandCount(result.history) };
       return false;
     }),
     { seed: options.seed, numRuns: options.runs, endOnFailure: false },
   );
-  if (!details.failed || !last) return { failed: false, runs };
-  return { failed: true, runs, counterexample: { ...last, ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}) } };
+  const unjudged = undecided > 0 ? { undecided } : {};
+  if (!details.failed || !last) return { failed: false, runs, ...unjudged };
+  return { failed: true, runs, ...unjudged, counterexample: { ...last, ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}) } };
 }
