@@ -4,10 +4,14 @@
 // outstanding requests in a random order, so the three branches overlap all the way through and the
 // checker must search. Two figures: an accepted history (the search finds an order), and the same
 // history with its last reply made wrong (rejected: the search must exhaust every order first).
+// Then the sizes `--parallel 2, 4, 8` make (branches of properties/parallel-runs.ts's branchLength), with
+// replies that lag: a command takes effect when the impl answers it, but its reply is read some ticks
+// later, so the order of returns is not the order of effects, as with the kernel helpers.
 import type { History } from '../core/history.ts';
 import { linearize } from '../core/linearize.ts';
 import { runParallel } from '../core/parallel.ts';
 import { checked } from '../core/subject.ts';
+import { branchLength } from '../properties/parallel-runs.ts';
 import { schemes } from '../schemes.ts';
 import { cpuSeconds, spread, type BenchOptions, type SchemeReport } from './measure.ts';
 
@@ -26,15 +30,15 @@ function random(seed: number) {
   };
 }
 
-/** One history: 8 commands of prefix, 3 branches of 8, answered in a random order by the built-in impl. */
-export async function makeHistory(seed: number): Promise<History> {
+/** One history: 8 commands of prefix, `count` branches of `length`, answered in a random order by the built-in impl; with `lag`, each reply is read after a random delay. */
+export async function makeHistory(seed: number, count = 3, length = 8, lag = false): Promise<History> {
   const pick = random(seed);
   const prefix = [
     ...[0, 1, 2].map((l) => ({ op: 'register', listener: l, uid: 1000, reuserps: true, cpus: l === 2 ? [0, 1] : [l], limit: l === 2 ? 0 : 3 })),
     ...[0, 1, 2, 3, 4].map((c) => ({ op: 'connect', conn: 100 + c, cpu: c % 2, hash: pick(2 ** 31) })),
   ];
-  const branches = [0, 1, 2].map((b) =>
-    Array.from({ length: 8 }, (_, k) => {
+  const branches = Array.from({ length: count }, (_, b) =>
+    Array.from({ length }, (_, k) => {
       const kind = pick(10);
       if (kind < 6) return { op: 'connect', conn: 10 * (b + 1) + k, cpu: pick(2), hash: pick(2 ** 31) };
       if (kind < 8) return { op: 'accept', listener: pick(3) };
@@ -43,9 +47,21 @@ export async function makeHistory(seed: number): Promise<History> {
   );
   const impl = scheme.implementation(config);
   const waiting: (() => void)[] = [];
+  // Replies given (the command took effect) but not yet read: released one at a time, at random.
+  const lagging: (() => void)[] = [];
   const instance = checked(
     scheme,
-    { apply: (cmd) => impl.apply(cmd), applyAt: (cmd) => new Promise((resolve) => waiting.push(() => resolve(impl.apply(cmd)))) },
+    {
+      apply: (cmd) => impl.apply(cmd),
+      applyAt: (cmd) =>
+        new Promise((resolve) =>
+          waiting.push(() => {
+            const outcome = impl.apply(cmd);
+            if (lag) lagging.push(() => resolve(outcome));
+            else resolve(outcome);
+          }),
+        ),
+    },
     { hash: true, snapshot: false, concurrent: true },
   );
   const { history } = await runParallel(scheme, config, { config, prefix, branches }, instance, async (all) => {
@@ -54,7 +70,8 @@ export async function makeHistory(seed: number): Promise<History> {
     while (!done) {
       // Let the branches send what they can, then answer one outstanding request, chosen at random.
       await new Promise((resolve) => setImmediate(resolve));
-      if (waiting.length > 0) waiting.splice(pick(waiting.length), 1)[0]();
+      if (waiting.length > 0 && (lagging.length === 0 || pick(2) === 0)) waiting.splice(pick(waiting.length), 1)[0]();
+      else if (lagging.length > 0) lagging.splice(pick(lagging.length), 1)[0]();
     }
   });
   return history;
@@ -71,10 +88,16 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
   const count = options.smoke ? 2 : 20;
   const repeats = options.smoke ? 1 : 3;
   const histories = await Promise.all(Array.from({ length: count }, (_, i) => makeHistory(1 + i)));
-  const timeOf = (history: History, accepted: boolean): number => {
+  let undecided = 0;
+  const timeOf = (history: History, accepted: boolean, budgeted = false): number => {
     const start = cpuSeconds();
     for (let r = 0; r < repeats; r++) {
       const verdict = linearize(scheme.model, config, history);
+      // At the generator's sizes a rejected history may exhaust the search's budget: never a pass.
+      if (budgeted && !accepted && verdict.ok === null) {
+        if (r === 0) undecided++;
+        continue;
+      }
       if (verdict.ok !== accepted) throw new Error(`linearize bench: a history the bench made ${accepted ? 'accepted' : 'rejected'} was not: ${JSON.stringify(verdict).slice(0, 300)}`);
     }
     return (cpuSeconds() - start) / repeats;
@@ -86,16 +109,27 @@ export default async function bench(options: BenchOptions): Promise<SchemeReport
   const visited = (h: History) => linearize(scheme.model, config, h).visited;
   const visits = { accepted: spread(histories.map(visited)).median, rejected: spread(histories.map((h) => visited(corrupted(h)))).median };
   const ratio = (samples: number[]) => spread(samples.map((s) => s / TARGET_SECONDS));
+  const sizes = [2, 4, 8].map((n) => ({ n, length: branchLength(n) }));
+  const perSize = [];
+  for (const { n, length } of sizes) {
+    const made = await Promise.all(Array.from({ length: count }, (_, i) => makeHistory(100 * n + i, n, length, true)));
+    perSize.push({ n, length, accepted: made.map((h) => timeOf(h, true, true)), rejected: made.map((h) => timeOf(corrupted(h), false, true)) });
+  }
   return {
     scheme: 'linearize',
     title: 'linearizability checker (core/linearize.ts): SO_REUSERPS, a prefix of 8, then 3 branches of 8 commands overlapping throughout',
     notes: [
       `${count} seeded histories, each checked ${repeats} times (CPU time per check); the search visits a median ${visits.accepted} (linearized prefixes, state set) pairs on an accepted history, ${visits.rejected} on a rejected one`,
       'rejected: the same histories with the last reply made wrong, so every order must be tried before the verdict',
+      `--parallel 2, 4, 8: ${count} histories each, a prefix of 8 and branches of ${sizes.map((s) => s.length).join(', ')} commands (branchLength), replies read in another order than the commands took effect; ${undecided} rejected ones ended undecided (the search's budget)`,
     ],
     figures: [
       { name: 'check one accepted history', unit: 's', value: spread(accepted) },
       { name: 'check one rejected history (exhaustive search)', unit: 's', value: spread(rejected) },
+      ...perSize.flatMap(({ n, length, accepted: a, rejected: r }) => [
+        { name: `--parallel ${n} (branches of ${length}), lagging replies: accepted`, unit: 's' as const, value: spread(a) },
+        { name: `--parallel ${n} (branches of ${length}), lagging replies: rejected`, unit: 's' as const, value: spread(r) },
+      ]),
     ],
     ratios: [
       { name: 'accepted history: check time / 50 ms', value: ratio(accepted), target: { atMost: 1 } },

@@ -22,6 +22,15 @@ const register = { op: 'register', listener: 1, uid: 0, reuserps: true, cpus: [0
 const good = traceFile('good.json', JSON.stringify({ format: 'steerspec-trace/1', scheme: 'reuserps', config: { cpus: 2 }, steps: [{ cmd: register, expect: { ok: true } }] }));
 const malformed = traceFile('malformed.json', '{"format":');
 const misbehave = 'adapters/fixtures/module-misbehaving.ts';
+// 9 connects in flight at once to an unlimited listener, the last answered impossibly: ruling out every
+// queue order of the other 8 takes 109 601 visits, past the search's budget, so the history cannot be judged.
+const crowd = Array.from({ length: 9 }, (_, b) => ({ id: b, cmd: { op: 'connect', conn: 10 + b, cpu: 0, hash: 0 }, observed: { ok: true, listener: b === 8 ? 7 : 0, local: true } }));
+const undecided = traceFile('undecided.json', JSON.stringify({
+  format: 'steerspec-trace/2', scheme: 'reuserps', config: { cpus: 1 },
+  prefix: [{ cmd: { ...register, listener: 0 }, observed: { ok: true } }],
+  branches: crowd.map((op) => [op]),
+  events: [...crowd.map((op) => ({ call: op.id })), ...crowd.map((op) => ({ ret: op.id }))],
+}));
 const quick = ['--scheme', 'reuserps', '--runs', '20', '--seed', '7'];
 
 type Row = [what: string, args: string[], code: number, shows: RegExp, env?: Record<string, string>];
@@ -39,6 +48,7 @@ const rows: Row[] = [
   ['a negative seed is bad usage', ['check', '--seed', '-1', '--scheme', 'reuserps'], 2, /--seed/],
   ['--path needs one scheme', ['check', '--path', '3'], 2, /--path names a run of one scheme/],
   ['an unknown property is bad usage', ['check', '--property', 'nope', '--scheme', 'reuserps'], 2, /unknown property nope/],
+  ['a concurrent history the search cannot judge within its budget is no verdict', ['judge', undecided], 3, /UNDECIDED .*undecided\.json: cannot be judged: .* stopped after 20000 /],
   ['a subject that declines every scheme is no pass', ['check', '--adapter', misbehave, '--scheme', 'reuserps', '--runs', '5'], 3, /every property SKIPPED: the subject declined/, { STEERSPEC_MISBEHAVE: 'declines' }],
   ['a module whose apply never resolves times out', ['check', '--adapter', misbehave, '--timeout', '800', ...quick, '--traces', dir], 3, /timeout at step 3/, { STEERSPEC_MISBEHAVE: 'hang' }],
   ['a module that calls process.exit(0) is a crash', ['check', '--adapter', misbehave, ...quick, '--traces', dir], 3, /crashed at step 3 .*exited with code 0/, { STEERSPEC_MISBEHAVE: 'exit' }],

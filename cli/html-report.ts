@@ -33,7 +33,7 @@ function lanesOf(file: string, title: string): HtmlLanes | undefined {
     title,
     file,
     history: trace.history,
-    ...(verdict.ok ? {} : { mark: { ...(verdict.op === undefined ? {} : { op: verdict.op }), message: verdict.why, allowed: verdict.allowed } }),
+    ...(verdict.ok !== false ? {} : { mark: { ...(verdict.op === undefined ? {} : { op: verdict.op }), message: verdict.why, allowed: verdict.allowed } }),
   };
 }
 

@@ -31,6 +31,8 @@ import type { Replayed } from './replay.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DEFAULT_TIMEOUT = 2000;
+/** The summary's count of histories that could not be judged (--parallel), named only when there are some. */
+const undecided = (n: number) => (n > 0 ? `, ${n} cannot be judged` : '');
 
 const positiveInteger = (name: string) => (value: string) => {
   const n = Number(value);
@@ -197,7 +199,7 @@ reportOptions(subjectOptions(
   const steps = campaigns.reduce((n, c) => n + c.steps, 0);
   console.log(
     `\n${interrupted.signal ? `INTERRUPTED (${interrupted.signal}): partial results. ` : ''}` +
-      `${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors` +
+      `${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors${undecided(count('undecided'))}` +
       ` — ${runs} runs, ${steps} steps, seed ${seed}, exit ${code}\nrerun: ${rerun()}`,
   );
   if (options.report !== undefined) {
@@ -213,7 +215,7 @@ reportOptions(subjectOptions(
     };
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
   }
-  const status = `${interrupted.signal ? 'INTERRUPTED' : code === 0 ? 'CONFORMS' : 'DOES NOT CONFORM'}: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors`;
+  const status = `${interrupted.signal ? 'INTERRUPTED' : code === 0 ? 'CONFORMS' : 'DOES NOT CONFORM'}: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('fault')} faulted, ${count('error')} oracle errors${undecided(count('undecided'))}`;
   if (options.html !== undefined) writeFileSync(options.html, checkHtml({ campaigns, seed, runs: options.runs, steps, exitCode: code, status, rerun: rerun() }));
   if (options.junit !== undefined) writeFileSync(options.junit, checkJunit(campaigns, rerun()));
   process.exitCode = code;
@@ -246,9 +248,9 @@ async function judgeFiles(files: string[], judgeOne: (file: string) => Promise<F
   if (details.length) console.log(`\n${details.join('\n\n')}`);
   const count = (s: FileResult['status']) => results.filter((r) => r.status === s).length;
   const code = exitCodeOfFiles(results.map((r) => r.status));
-  console.log(`\n${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors — exit ${code}`);
+  console.log(`\n${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors${undecided(count('undecided'))} — exit ${code}`);
   if (report !== undefined) writeFileSync(report, `${JSON.stringify({ exitCode: code, files: results }, null, 2)}\n`);
-  const status = `${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors`;
+  const status = `${count('conforms')} conform, ${count('failed')} fail, ${count('malformed')} malformed, ${count('fault')} faulted, ${count('skipped')} skipped, ${count('error')} oracle errors${undecided(count('undecided'))}`;
   const rerun = `npx steerspec ${outputs.command} ${process.argv.slice(3).map(shellQuote).join(' ')}`;
   if (outputs.html !== undefined) writeFileSync(outputs.html, filesHtml({ command: outputs.command, results, replayed: outputs.replayed, exitCode: code, status, rerun }));
   if (outputs.junit !== undefined) writeFileSync(outputs.junit, filesJunit(outputs.command, results, (file) => outputs.replayed.get(file)?.trace.scheme.name ?? schemeOfFile(file)));

@@ -17,6 +17,8 @@ export interface Replayed extends RunResult {
   trace: LoadedTrace;
   /** Properties left out because the subject lacks a capability they need. */
   skipped: string[];
+  /** Why a concurrent history could not be judged (the search ran out of budget): no verdict. */
+  undecided?: string;
 }
 
 /** Throws InputError for a bad file, Unsupported when the subject declines; faults come back in `fault`. */
@@ -55,7 +57,8 @@ function replayedOf(trace: LoadedParallelTrace, result: ParallelResult): Replaye
   const steps = stepsOf(result.history);
   const failure = failureOf(result);
   const loaded: LoadedTrace = { file: trace.file, scheme: trace.scheme, config: trace.config, commands: steps.map((s) => s.cmd), expects: steps.map(() => undefined), observed: steps.map((s) => s.outcome) };
-  return { steps, failures: failure ? [failure] : [], ...(result.fault ? { fault: result.fault } : {}), evaluated: { [LINEARIZABILITY.name]: 1 }, readings: [], trace: loaded, skipped: [] };
+  const undecided = result.verdict.ok === null ? { undecided: result.verdict.why } : {};
+  return { steps, failures: failure ? [failure] : [], ...(result.fault ? { fault: result.fault } : {}), evaluated: { [LINEARIZABILITY.name]: 1 }, readings: [], trace: loaded, skipped: [], ...undecided };
 }
 
 async function runTrace(trace: LoadedTrace, subject: Subject): Promise<Replayed> {
@@ -109,6 +112,7 @@ export async function verdictOf(file: string, run: () => Promise<Replayed>): Pro
   }
   const first = replayed.failures[0] ?? replayed.fault;
   const base = { file, steps: replayed.trace.commands.length, ...(replayed.skipped.length ? { skipped: replayed.skipped } : {}) };
+  if (!first && replayed.undecided) return { ...base, status: 'undecided', message: replayed.undecided };
   if (!first) return { ...base, status: 'conforms' };
   const step = replayed.steps[first.index];
   return {
@@ -124,7 +128,7 @@ export async function verdictOf(file: string, run: () => Promise<Replayed>): Pro
 }
 
 export function describeFile(r: FileResult): string {
-  if (r.status === 'malformed' || r.status === 'error' || r.status === 'skipped') return `${r.status.toUpperCase()} ${r.message?.startsWith(r.file) ? '' : `${r.file}: `}${r.message}`;
+  if (r.status === 'malformed' || r.status === 'error' || r.status === 'skipped' || r.status === 'undecided') return `${r.status.toUpperCase()} ${r.message?.startsWith(r.file) ? '' : `${r.file}: `}${r.message}`;
   const where = r.step === -1 ? 'init' : `step ${r.step}`;
   const lines = [`${r.status === 'fault' ? 'FAULT' : 'FAILED'} ${r.file}: ${r.property} at ${where}`];
   if (r.step !== -1) lines.push(`  command: ${show(r.command)}`);

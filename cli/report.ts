@@ -5,7 +5,8 @@ import { whereIn, type CampaignResult, type PropertyResult, type Status } from '
 export const EXIT = { conforms: 0, failed: 1, usage: 2, fault: 3, oracle: 4, SIGINT: 130, SIGTERM: 143 } as const;
 
 /** A replayed or judged file's verdict. */
-export type FileStatus = 'conforms' | 'failed' | 'malformed' | 'fault' | 'skipped' | 'error';
+/** `undecided`: a concurrent history the linearizability search could not judge within its budget. */
+export type FileStatus = 'conforms' | 'failed' | 'malformed' | 'fault' | 'skipped' | 'error' | 'undecided';
 
 /**
  * 4 if the oracle itself failed; else 1 if a property failed (a definite counterexample wins over a
@@ -27,7 +28,7 @@ export function exitCodeOfFiles(statuses: FileStatus[]): number {
   if (has('error')) return EXIT.oracle;
   if (has('failed')) return EXIT.failed;
   if (has('malformed')) return EXIT.usage;
-  if (has('fault') || has('skipped') || statuses.length === 0) return EXIT.fault;
+  if (has('fault') || has('skipped') || has('undecided') || statuses.length === 0) return EXIT.fault;
   return EXIT.conforms;
 }
 

@@ -15,8 +15,11 @@ import type { Capabilities } from './scheme.ts';
 import { rmSync } from 'node:fs';
 import { saveTrace, storeTrace, TRACE_FORMAT, type Trace } from './trace.ts';
 
-/** `error`: the oracle itself failed (an internal error, or a trace it could not save). */
-export type Status = 'passed' | 'failed' | 'skipped' | 'fault' | 'error';
+/**
+ * `error`: the oracle itself failed (an internal error, or a trace it could not save). `undecided`: a
+ * history could not be judged within the search's budget (--parallel only): no verdict, never a pass.
+ */
+export type Status = 'passed' | 'failed' | 'skipped' | 'fault' | 'error' | 'undecided';
 
 export interface PropertyResult {
   scheme: string;

@@ -38,7 +38,7 @@ describe('linearize', () => {
   it('rejects what real time forbids: the later connect got the slot, the earlier one was refused', () => {
     const verdict = linearize(reuserpsScheme.model, config, twoConnects(refused, ok, oneThenOther));
     expect(verdict.ok).toBe(false);
-    if (verdict.ok) return;
+    if (verdict.ok !== false) return;
     expect(verdict.op).toBe(0);
     expect(verdict.allowed).toEqual([ok]);
   });
@@ -76,6 +76,47 @@ describe('linearize', () => {
     expect(() => linearize(reuserpsScheme.model, config, sameBranch)).toThrow(InputError);
   });
 
+  // Many connects in flight at once to an unlimited listener: every order real time allows queues them
+  // differently, so a rejected history's search visits each queue order (and an accepted one's may).
+  const crowd = (branches: number, last: unknown): History => {
+    const ops = Array.from({ length: branches }, (_, b) => ({ id: b, branch: b, cmd: connect(10 + b), outcome: b === branches - 1 ? last : ok }));
+    return {
+      prefix: [{ cmd: { ...register, limit: 0 }, outcome: { ok: true } }],
+      branches: ops.map((op) => [op]),
+      events: [...ops.map((op) => ({ call: op.id })), ...ops.map((op) => ({ ret: op.id }))],
+    };
+  };
+
+  it('ends undecided, never accepted or rejected, when the search runs out of budget', () => {
+    const rejected = crowd(6, { ok: true, listener: 7, local: true });
+    const full = linearize(reuserpsScheme.model, config, rejected);
+    expect(full).toMatchObject({ ok: false });
+    expect(full.visited).toBeGreaterThan(60);
+    const cut = linearize(reuserpsScheme.model, config, rejected, 60);
+    expect(cut).toMatchObject({ ok: null, undecided: true, visited: 60 });
+    if (cut.ok !== null) return;
+    expect(cut.why).toMatch(/^cannot be judged: the search for an order of the 6 branch commands stopped after 60 /);
+    // A budget that suffices gives the verdict it always did.
+    expect(linearize(reuserpsScheme.model, config, rejected, full.visited).ok).toBe(false);
+    expect(linearize(reuserpsScheme.model, config, crowd(6, ok), 60).ok).toBe(true);
+  });
+
+  it('tries the earliest-returning command first, so an accepted history costs about a visit per command', () => {
+    // 8 connects all in flight at once, each returning in its own order: the queue holds them in the
+    // order they returned, and an accept on a ninth branch, called last, takes the first of them.
+    const returned = [5, 2, 7, 0, 3, 6, 1, 4];
+    const ops = returned.map((_, b) => ({ id: b, branch: b, cmd: connect(10 + b), outcome: ok }));
+    const accept = { id: 8, branch: 8, cmd: { op: 'accept', listener: 0 }, outcome: { ok: true, conn: 10 + returned[0] } };
+    const history: History = {
+      prefix: [{ cmd: { ...register, limit: 0 }, outcome: { ok: true } }],
+      branches: [...ops.map((op) => [op]), [accept]],
+      events: [...ops.map((op) => ({ call: op.id })), ...returned.map((b) => ({ ret: b })), { call: 8 }, { ret: 8 }],
+    };
+    const verdict = linearize(reuserpsScheme.model, config, history);
+    expect(verdict).toMatchObject({ ok: true, order: [...returned, 8] });
+    expect(verdict.visited).toBeLessThanOrEqual(10);
+  });
+
   it('renders one column per branch', () => {
     const text = renderColumns(twoConnects(ok, refused, overlapping), 1, 'here');
     const lines = text.split('\n');
@@ -106,6 +147,12 @@ describe('interleavings of async JavaScript, under fast-check’s scheduler', ()
     // A prefix that sets up the resource, and one command in each branch: the fewest a race can take.
     expect(result.counterexample!.length).toBe(3);
     expect(result.counterexample!.failure.message).toMatch(op);
+  });
+
+  it('counts the runs it could not judge within the budget, never as passes', async () => {
+    const result = await exploreInterleavings({ scheme: reuserpsScheme, make: lockedReuserps, branches: 3, runs: 10, seed: 7, budget: 1 });
+    expect(result.failed).toBe(false);
+    expect(result.undecided).toBeGreaterThan(0);
   });
 
   it.each([

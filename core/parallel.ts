@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { CampaignResult, PropertyResult } from './campaign.ts';
 import { renderColumns, traceOfHistory, type History, type LoadedParallelTrace, type Operation, type ParallelTrace } from './history.ts';
-import { linearize, type Linearization } from './linearize.ts';
+import { linearize, SEARCH_BUDGET, type Linearization } from './linearize.ts';
 import { AdapterFault, type Failure } from './runner.ts';
 import { withInputs, withoutHash, type AnyScheme, type Capabilities, type Implementation, type ParallelRun } from './scheme.ts';
 import { checked, Unsupported, type Instance, type Subject } from './subject.ts';
@@ -46,7 +46,7 @@ export interface ParallelResult {
  * Makes one parallel run on `instance` and checks its history. `drive`, given the branches' promise,
  * lets something else make them progress (fast-check's scheduler); a real subject needs nothing.
  */
-export async function runParallel(scheme: AnyScheme, config: unknown, run: ParallelRun, instance: Instance, drive?: (branches: Promise<unknown>) => Promise<unknown>): Promise<ParallelResult> {
+export async function runParallel(scheme: AnyScheme, config: unknown, run: ParallelRun, instance: Instance, drive?: (branches: Promise<unknown>) => Promise<unknown>, budget = SEARCH_BUDGET): Promise<ParallelResult> {
   const history: History = { prefix: [], branches: run.branches.map(() => []), events: [] };
   let fault: Failure | undefined;
   const faulted = (e: unknown, index: number) => {
@@ -88,13 +88,30 @@ export async function runParallel(scheme: AnyScheme, config: unknown, run: Paral
     const all = Promise.all(run.branches.map(branch));
     await (drive ? Promise.all([all, drive(all)]) : all);
   }
-  return { history, verdict: linearize(scheme.model, config, history), ...(fault ? { fault } : {}) };
+  try {
+    return { history, verdict: linearize(scheme.model, config, history, budget), ...(fault ? { fault } : {}) };
+  } catch (e) {
+    // The checker (or the model under it) failed: the history that led there goes with the error, to be saved.
+    throw new CheckerError(e, history);
+  }
 }
 
-/** The failure a rejected history is reported as: the marked step, what the spec allows there, and the columns. */
+/** The linearizability check threw on `history`: an oracle error, with what it was checking. */
+export class CheckerError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly history: History,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'CheckerError';
+    if (cause instanceof Error && cause.stack) this.stack = cause.stack;
+  }
+}
+
+/** The failure a rejected history is reported as: the marked step, what the spec allows there, and the columns. Undefined for an accepted or undecided one. */
 export function failureOf(result: ParallelResult): Failure | undefined {
   const { verdict, history } = result;
-  if (verdict.ok) return undefined;
+  if (verdict.ok !== false) return undefined;
   const allowed = verdict.allowed.length ? `; the spec allows ${verdict.allowed.map((o) => show(o)).join(' or ')}` : '';
   if (verdict.prefixStep !== undefined) {
     return { property: LINEARIZABILITY.name, index: verdict.prefixStep, message: `${verdict.why}${allowed}\n${renderColumns(history)}` };
@@ -117,6 +134,8 @@ export interface ParallelCampaignOptions {
   traceDir: string;
   stopped?: () => boolean;
   onProgress?: (run: number, of: number) => void;
+  /** The linearizability search's budget per run, in visits (default SEARCH_BUDGET); past it a run cannot be judged. */
+  budget?: number;
 }
 
 /**
@@ -162,17 +181,23 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       instance = await subject.start(scheme, run.config);
     } catch (e) {
       if (e instanceof Unsupported) return undefined;
-      throw e;
+      if (!(e instanceof AdapterFault)) throw e;
+      // The run's init itself failed (a helper gone or slow between runs): a fault, as in a sequential run; its config is the whole trace.
+      const history: History = { prefix: [], branches: run.branches.map(() => []), events: [] };
+      return { history, verdict: linearize(scheme.model, run.config, history), fault: { property: e.kind, index: -1, message: e.message, fault: e.kind }, config: run.config };
     }
     const strip = (cmds: unknown[]) => (capabilities.hash ? cmds : cmds.map(withoutHash));
-    const result = await runParallel(scheme, run.config, { config: run.config, prefix: strip(run.prefix), branches: run.branches.map(strip) }, instance);
+    const result = await runParallel(scheme, run.config, { config: run.config, prefix: strip(run.prefix), branches: run.branches.map(strip) }, instance, undefined, options.budget);
     return { ...result, config: run.config };
   };
 
   let first: { result: Made; failure: Failure; trace?: string } | undefined;
   let last: { result: Made; failure: Failure } | undefined;
   let fault: { failure: Failure; trace?: string } | undefined;
+  // Runs whose history the search could not judge within its budget; the first is saved, for `judge` or a look.
+  let undecided: { count: number; why: string; trace?: string } | undefined;
   let internal: string | undefined;
+  let internalTrace: string | undefined;
   let stoppedBy: string | undefined;
   let declined = 0;
   let index = 0;
@@ -190,6 +215,7 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       const shrinking = first !== undefined;
       try {
         // A race need not show every time: a candidate while shrinking, or the one run --path names, gets several attempts.
+        let judged = true;
         for (let attempt = 0; attempt < (shrinking || options.path ? SHRINK_ATTEMPTS : 1); attempt++) {
           const result = await make(run);
           if (!result) {
@@ -208,6 +234,12 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
             last = { result, failure };
             return false;
           }
+          if (!shrinking && judged && result.verdict.ok === null) {
+            judged = false;
+            // No verdict, so not a pass; the campaign goes on, as a later run may still fail.
+            undecided ??= { count: 0, why: result.verdict.why, trace: keep(found(result, { property: 'undecided', index: 0, message: result.verdict.why }, String(position))) };
+            undecided.count++;
+          }
           if (result.fault) {
             // While shrinking, a racy subject may crash on a candidate instead: it does not count, up to a point.
             if (shrinking && ++shrinkFaults > SHRINK_FAULTS) stoppedBy = `the subject faulted ${shrinkFaults} times while shrinking (last: ${result.fault.fault}: ${result.fault.message})`;
@@ -217,6 +249,8 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
         }
       } catch (e) {
         internal = e instanceof InputError ? `${e.message}` : String((e as Error).stack ?? e);
+        // Kept, so an oracle error can be looked into and judged again: its history, as the oracle saw it.
+        if (e instanceof CheckerError) internalTrace = keep(traceOfHistory(scheme.name, run.config, e.history, { property: 'internal-error', seed, ...(position >= 0 ? { path: String(position) } : {}), message: e.message.split('\n')[0] }));
       }
       return true;
     }),
@@ -238,11 +272,16 @@ export async function runParallelCampaign(options: ParallelCampaignOptions): Pro
       ...(stoppedBy ? { reason: `shrinking stopped: ${stoppedBy}` } : {}),
     });
   }
-  if (internal) return finish({ status: 'error', reason: `the oracle failed: ${internal}` });
+  if (internal) return finish({ status: 'error', reason: `the oracle failed${internalTrace ? ` (history saved: ${internalTrace})` : ''}: ${internal}`, ...(internalTrace ? { trace: internalTrace } : {}) });
   if (campaign.unsaved.length) return finish({ status: 'error', reason: `cannot save a trace in ${traceDir}: ${campaign.unsaved[0].error}` });
   if (fault) {
     const { failure, trace } = fault;
-    return finish({ status: 'fault', reason: `the subject faulted, ${failure.fault} at step ${failure.index}: ${failure.message}`, failure, length: failure.index + 1, ...(trace ? { trace } : {}) });
+    const at = failure.index < 0 ? 'init' : `step ${failure.index}`;
+    return finish({ status: 'fault', reason: `the subject faulted, ${failure.fault} at ${at}: ${failure.message}`, failure, length: failure.index + 1, ...(trace ? { trace } : {}) });
+  }
+  if (undecided) {
+    const { count, why, trace } = undecided;
+    return finish({ status: 'undecided', reason: `${count} of ${campaign.runs} runs cannot be judged; the first (${trace ?? 'NOT SAVED'}): ${why}`, ...(trace ? { trace } : {}) });
   }
   if (campaign.steps === 0) return finish({ status: 'skipped', reason: declined > 0 ? `evaluated on no step: the subject declined ${declined} generated configs` : 'evaluated on no step' });
   return finish({ status: 'passed' });
@@ -297,14 +336,17 @@ export type AsyncImplementation = (config: any, pause: () => Promise<void>) => I
 export interface InterleavingResult {
   failed: boolean;
   runs: number;
+  /** Runs whose history could not be judged within the search's budget (present only when some were): not passes. */
+  undecided?: number;
   /** The shrunk counterexample: its history (the interleaving the scheduler took is its event order) and the failure. */
   counterexample?: { config: unknown; history: History; failure: Failure; length: number; path?: string };
 }
 
 /** Explores the interleavings of `make`'s async steps over generated parallel runs; the first failure is shrunk. */
-export async function exploreInterleavings(options: { scheme: AnyScheme; make: AsyncImplementation; branches: number; runs: number; seed: number }): Promise<InterleavingResult> {
+export async function exploreInterleavings(options: { scheme: AnyScheme; make: AsyncImplementation; branches: number; runs: number; seed: number; budget?: number }): Promise<InterleavingResult> {
   const { scheme, make } = options;
   let runs = 0;
+  let undecided = 0;
   let last: InterleavingResult['counterexample'];
   const details = await fc.check(
     fc.asyncProperty(parallelRunsOf(scheme, options.branches), fc.scheduler(), async (run, s) => {
@@ -315,14 +357,16 @@ export async function exploreInterleavings(options: { scheme: AnyScheme; make: A
       const result = await runParallel(scheme, run.config, run, instance, async (all) => {
         inBranches = true;
         return s.waitFor(all);
-      });
+      }, options.budget);
       const failure = failureOf(result) ?? result.fault;
+      if (!failure && result.verdict.ok === null) undecided++;
       if (!failure) return true;
       last = { config: run.config, history: result.history, failure, length: commandCount(result.history) };
       return false;
     }),
     { seed: options.seed, numRuns: options.runs, endOnFailure: false },
   );
-  if (!details.failed || !last) return { failed: false, runs };
-  return { failed: true, runs, counterexample: { ...last, ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}) } };
+  const unjudged = undecided > 0 ? { undecided } : {};
+  if (!details.failed || !last) return { failed: false, runs, ...unjudged };
+  return { failed: true, runs, ...unjudged, counterexample: { ...last, ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}) } };
 }

@@ -7,6 +7,14 @@ import type { ParallelRun } from '../core/scheme.ts';
 import type { Command as ReuserpsCommand, Config as ReuserpsConfig } from '../model/reuserps.ts';
 import { configSchema as rssConfig, type Command as RssCommand, type Config as RssConfig } from '../model/rss-ports.ts';
 
+/**
+ * The longest a branch gets: 4 commands up to 4 branches, then at most 12 branch commands in all (2 at 5–6
+ * branches, 1 at 7–8). The checker's cost grows with the commands in flight at once and how late the
+ * history reveals their order: 8 branches of up to 4 made histories of minutes, and one of 8 branches of
+ * up to 2 on the eBPF helper needed 91 000 visits (docs/concurrency.md, "Cost").
+ */
+export const branchLength = (branches: number) => (branches <= 4 ? 4 : Math.max(1, Math.floor(12 / branches)));
+
 /** Gives every branch connect its own connection id (branch b, k-th command: 10 + 10b + k), so ids never clash by accident. */
 const distinctConns = (branches: ReuserpsCommand[][]): ReuserpsCommand[][] =>
   branches.map((cmds, b) => cmds.map((cmd, k) => (cmd.op === 'connect' ? { ...cmd, conn: 10 + 10 * b + k } : cmd)));
@@ -43,7 +51,7 @@ export function reuserpsParallelRuns(branches: number): fc.Arbitrary<ParallelRun
     return fc.record({
       config: fc.constant(config),
       prefix: fc.array(register(listener), { minLength: 1, maxLength: 3 }),
-      branches: fc.tuple(...Array.from({ length: branches }, () => fc.array(command, { minLength: 1, maxLength: 4 }))).map(distinctConns),
+      branches: fc.tuple(...Array.from({ length: branches }, () => fc.array(command, { minLength: 1, maxLength: branchLength(branches) }))).map(distinctConns),
     });
   });
 }
@@ -61,7 +69,7 @@ export function rssPortsParallelRuns(branches: number): fc.Arbitrary<ParallelRun
     return fc.record({
       config: fc.constant(config),
       prefix: fc.array(allocate, { maxLength: 2 }).map((cmds): RssCommand[] => [{ op: 'setRemote', address: '198.51.100.7', port: 443 }, ...cmds]),
-      branches: fc.tuple(...Array.from({ length: branches }, () => fc.array(command, { minLength: 1, maxLength: 4 }))),
+      branches: fc.tuple(...Array.from({ length: branches }, () => fc.array(command, { minLength: 1, maxLength: branchLength(branches) }))),
     });
   });
 }
