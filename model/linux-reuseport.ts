@@ -275,7 +275,8 @@ export const model: Model<Config, State, Command, Outcome> = {
   init: (config, read) => ({
     config,
     incomingCpuPastCpus: read('SO_INCOMING_CPU past the CPUs', INCOMING_CPU_PAST_CPUS),
-    local: read('local', LOCAL_READINGS),
+    // Without a CPU program "the program chose it" is never true, the very reading always-false is: one member, not two.
+    local: read('local', config.program === 'cpu' ? LOCAL_READINGS : LOCAL_READINGS.filter((r) => r !== 'cpu-program-chose')),
     owner: null,
     members: [],
     incomingCpus: 0,

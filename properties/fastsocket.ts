@@ -4,7 +4,7 @@
 // `accept-alternates`, which pins a choice the model leaves open: see the README's fastsocket section).
 import fc from 'fast-check';
 import { shrinkingRuns } from './runs.ts';
-import { alternatingAccepts, connectBetweenRemovalAndAddition, shapeCorners } from './shapes.ts';
+import { alternatingAccepts, connectBetweenRemovalAndAddition, firstLeavesAfterARemoval, shapeCorners } from './shapes.ts';
 import { FastsocketImpl } from '../impl/fastsocket.ts';
 import {
   commandSchema,
@@ -285,8 +285,13 @@ function tableTrioFor(config: Config): fc.Arbitrary<Command[]> {
   const connectsOn = (cpu: number) =>
     fc.array(fc.record({ op: fc.constant('connect' as const), conn: fc.integer({ min: 0, max: 12 }), cpu: fc.constant(cpu), hash: fc.nat({ max: 2 ** 32 - 1 }) }), { minLength: 1, maxLength: 3 });
   return fc
-    .tuple(fc.integer({ min: 0, max: config.cpus - 1 }), fc.uniqueArray(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }), fc.nat({ max: 2 }))
-    .chain(([cpu, locals, closing]) =>
+    .tuple(
+      fc.integer({ min: 0, max: config.cpus - 1 }),
+      fc.uniqueArray(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }),
+      fc.nat({ max: 2 }),
+      fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    )
+    .chain(([cpu, locals, closing, again]) =>
       fc.tuple(connectsOn(cpu), connectsOn((cpu + 1) % config.cpus), connectsOn(cpu)).map(([here, there, then]): Command[] => [
         { op: 'listen', listener: 0, uid: 1000 },
         ...locals.map((local, worker): Command => ({ op: 'spawn', listener: 0, local, worker, cpu })),
@@ -294,6 +299,8 @@ function tableTrioFor(config: Config): fc.Arbitrary<Command[]> {
         ...there,
         ...[0, 1, 0].map((k): Command => ({ op: 'accept', listener: locals[k] })),
         { op: 'close', listener: locals[closing] },
+        // Now and then the new head of the two left closes too: a table's links after two removals.
+        ...(again ? [{ op: 'close' as const, listener: locals[closing === 0 ? 1 : 0] }] : []),
         ...then,
       ]),
     );
@@ -359,6 +366,7 @@ export const corners: Corner<Config, State, Command, Outcome>[] = [
   ...shapeCorners('table', tablesOf, ({ before, cmd }) => (cmd.op === 'spawn' && cmd.cpu !== null && cmd.cpu < before.tables.length ? [tableOf(before, cmd.cpu)] : [])),
   alternatingAccepts('table', tablesOf, acceptedOn),
   connectBetweenRemovalAndAddition('table', tablesOf, ({ cmd, outcome }) => cmd.op === 'connect' && outcome.ok),
+  firstLeavesAfterARemoval('table', tablesOf),
   { name: 'connect-local', watch: connectedTo('local') },
   { name: 'connect-global', watch: connectedTo('global') },
   { name: 'connect-refused', watch: failedWith('connect', 'refused') },

@@ -381,7 +381,7 @@ export const linuxReuseportScheme: Scheme<Config, State, Command, Outcome> = {
       name: 'local',
       options: LOCAL_READINGS,
       meaning:
-        "`local` is true iff the chosen listener's SO_INCOMING_CPU is the connecting CPU (incoming-cpu-matches: the impl and the kernel helper), never (always-false, as in SO_REUSERPS's plain groups), or iff the CPU program chose the listener by CPU (cpu-program-chose)",
+        "`local` is true iff the chosen listener's SO_INCOMING_CPU is the connecting CPU (incoming-cpu-matches: the impl and the kernel helper), never (always-false, as in SO_REUSERPS's plain groups), or iff the CPU program chose the listener by CPU (cpu-program-chose; without a CPU program that is always-false itself, so such a config reads only the other two)",
     },
   ],
   freedoms: [

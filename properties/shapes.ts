@@ -132,3 +132,30 @@ export function removalWithQueue<State>(what: string, of: Collections<State>, qu
     watch: () => (t) => removedFrom(of, t) !== null && queued(t) >= 2,
   };
 }
+
+/**
+ * The first member leaves a collection that lost another member since its last addition (no one
+ * joined in between): the links or cursors the earlier removal left are read here (a doubly-linked
+ * table whose unlink left a stale link shows it only then).
+ */
+export function firstLeavesAfterARemoval<State>(what: string, of: Collections<State>): Corner {
+  return {
+    name: `first-of-a-${what}-leaves-after-a-removal-from-it`,
+    watch: () => {
+      const lostOne = new Set<string>();
+      return (t) => {
+        const now = asMap(of, t.after);
+        let hit = false;
+        for (const [key, old] of of(t.before)) {
+          const members = now.get(key) ?? [];
+          if (members.some((m) => !old.includes(m))) lostOne.delete(key);
+          else if (members.length < old.length) {
+            hit ||= lostOne.has(key) && !members.includes(old[0]);
+            lostOne.add(key);
+          }
+        }
+        return hit;
+      };
+    },
+  };
+}
