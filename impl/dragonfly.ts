@@ -57,8 +57,9 @@ export class DragonflyImpl {
     if (this.conns.slotOf(conn) !== NONE) return { ok: false, error: 'duplicate-conn' };
     if (this.count === 0) return { ok: false, error: 'refused' };
     const slot = this.route(hash ?? 0);
-    // A DragonFly connection's CPU is never read again (rule 3 uses the hash), so none is kept.
-    this.conns.open(conn, slot, 0, hash ?? NONE);
+    // Neither the CPU nor the hash of a DragonFly connection is read again (rule 3 uses the hash once; a
+    // closing listener's queue goes to its heir whole), so neither is kept.
+    this.conns.open(conn, slot, 0, NONE);
     return { ok: true, listener: this.listenerOfSlot[slot], local: this.routedLocally };
   }
 
