@@ -2,12 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { initialState, stepWith } from '../core/relation.ts';
 import { linuxReuseportScheme } from './linux-reuseport.ts';
 import { linuxReuseportBugs } from './fixtures/linux-reuseport-bugs.ts';
-import { checkScheme } from './harness.ts';
+import { checkScheme, expectRunConforms } from './harness.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import { configSchema, model, type Command } from '../model/linux-reuseport.ts';
 
 describe('linux-reuseport', () => {
   checkScheme(linuxReuseportScheme, { bugs: linuxReuseportBugs });
+
+  it('the edges of bad-cpu (a CPU or an SO_INCOMING_CPU of exactly `cpus`) and a probe with matches on both sides of its start conform step by step', async () => {
+    await expectRunConforms(linuxReuseportScheme, { cpus: 4, migrate: true }, [
+      // 100 past the CPUs pins the run's reading to bad-cpu, so `cpus` itself must be refused too.
+      { op: 'register', listener: 0, uid: 7, incomingCpu: 100 },
+      { op: 'register', listener: 0, uid: 7, incomingCpu: 4 },
+      { op: 'register', listener: 0, uid: 7, incomingCpu: 1 },
+      { op: 'register', listener: 1, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 2, uid: 7, incomingCpu: 1 },
+      { op: 'setIncomingCpu', listener: 1, incomingCpu: 4 },
+      { op: 'setIncomingCpu', listener: 1, incomingCpu: 100 },
+      { op: 'connect', conn: 0, cpu: 4, hash: 0 },
+      // Start index 1 (hash 2^31 of 3 members): the probe goes forward to listener 2, not back to 0.
+      { op: 'connect', conn: 1, cpu: 1, hash: 2 ** 31 },
+      { op: 'connect', conn: 2, cpu: 1, hash: 2 ** 31 + 7 },
+      { op: 'deregister', listener: 1, cpu: 4 },
+      { op: 'deregister', listener: 1, cpu: 100 },
+      { op: 'deregister', listener: 2, cpu: 1 },
+    ]);
+  });
 
   it('the implementation matches the model in a group of 40 listeners (past its first typed-array sizes)', () => {
     const config = configSchema.parse({ cpus: 2, migrate: true });

@@ -4,7 +4,7 @@ import { formatAddress, parseAddress } from '../impl/numa.ts';
 import { isAddress } from '../model/numa.ts';
 import { numaScheme } from './numa.ts';
 import { numaBugs } from './fixtures/numa-bugs.ts';
-import { checkScheme, expectWideRunConforms } from './harness.ts';
+import { checkScheme, expectRunConforms } from './harness.ts';
 
 describe('numa', () => {
   checkScheme(numaScheme, { bugs: numaBugs });
@@ -13,7 +13,7 @@ describe('numa', () => {
     const hash = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
     const address = (i: number) => `10.0.0.${(i % 12) + 1}`;
     const connects = (from: number) => Array.from({ length: 80 }, (_, c) => ({ op: 'connect', conn: from + c, address: address(c), domain: c % 4, hash: hash(from + c) }));
-    await expectWideRunConforms(numaScheme, { domains: 4 }, [
+    await expectRunConforms(numaScheme, { domains: 4 }, [
       ...Array.from({ length: 40 }, (_, l) => ({ op: 'register', listener: l, uid: 0, address: address(l) })),
       ...Array.from({ length: 40 }, (_, l) => ({ op: 'setDomain', listener: l, domain: (l >> 2) % 4 })),
       ...connects(0),

@@ -1,15 +1,25 @@
 import { describe, it } from 'vitest';
 import { reuserpsScheme } from './reuserps.ts';
 import { reuserpsBugs } from './fixtures/reuserps-bugs.ts';
-import { checkScheme, expectWideRunConforms } from './harness.ts';
+import { checkScheme, expectRunConforms } from './harness.ts';
 
 describe('reuserps', () => {
   checkScheme(reuserpsScheme, { bugs: reuserpsBugs });
 
+  it('the edges of bad-cpu (a CPU of exactly `cpus` in a connect and in a registration) conform step by step', async () => {
+    await expectRunConforms(reuserpsScheme, { cpus: 4, slotsPerCpu: 4 }, [
+      { op: 'register', listener: 0, uid: 0, reuserps: true, cpus: [0, 4], limit: 0 },
+      { op: 'register', listener: 0, uid: 0, reuserps: true, cpus: [0, 3], limit: 0 },
+      { op: 'connect', conn: 0, cpu: 4, hash: 5 },
+      { op: 'connect', conn: 1, cpu: 3, hash: 5 },
+      { op: 'connect', conn: 2, cpu: 0, hash: 5 },
+    ]);
+  });
+
   it('a run wider than the implementation\'s first table sizes (40 listeners, 300 connections) conforms step by step', async () => {
     const hash = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
     const connects = (from: number) => Array.from({ length: 150 }, (_, c) => ({ op: 'connect', conn: from + c, cpu: c % 4, hash: hash(from + c) }));
-    await expectWideRunConforms(reuserpsScheme, { cpus: 4, slotsPerCpu: 64 }, [
+    await expectRunConforms(reuserpsScheme, { cpus: 4, slotsPerCpu: 64 }, [
       ...Array.from({ length: 40 }, (_, l) => ({ op: 'register', listener: l, uid: 0, reuserps: true, cpus: [l % 4, (l + 1) % 4], limit: l % 5 === 0 ? 3 : 0 })),
       ...connects(0),
       ...Array.from({ length: 30 }, (_, l) => ({ op: 'accept', listener: l })),
