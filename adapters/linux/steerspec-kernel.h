@@ -569,6 +569,22 @@ static int taken_by_close(struct conn **cands, int n, int (*moved)(uint16_t port
 	return nout;
 }
 
+/* A connect's outcome, recorded under LOCK(): its child waits in `listener`'s queue, unless a racing
+ * deregister reset it (listed there; its client closes now) or moved it (the deregister said where). */
+static void record_connected(struct conn *c, int fd, long listener)
+{
+	if (c->gone) {
+		abort_close(fd);
+		c->used = 0;
+	} else if (c->state == PENDING) {
+		c->state = QUEUED;
+		if (c->first_entry < 0) {
+			c->listener = listener;
+			c->seq = seq_counter++;
+		}
+	}
+}
+
 /* After a deregister replied: each connection it listed is queued at `target_id[k]` (-1: reset). A reset
  * one still connecting is dropped by its connect once it has answered (`gone`); one still connecting
  * answers with the listener whose queue it entered first, `leaving_entry` unless an earlier command

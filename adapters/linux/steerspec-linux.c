@@ -331,16 +331,7 @@ static void do_connect(struct jv *cmd)
 		syn_total++;
 		syn_elsewhere += syn_cpu != cpu;
 	}
-	if (c->gone) { /* a deregister reset it while we looked, and listed it */
-		abort_close(fd);
-		c->used = 0;
-	} else if (c->state == PENDING) {
-		c->state = QUEUED;
-		if (c->first_entry < 0) { /* else the deregister that moved it said where it is */
-			c->listener = got_id;
-			c->seq = seq_counter++;
-		}
-	}
+	record_connected(c, fd, got_id);
 	UNLOCK();
 	out("{\"ok\":true,\"listener\":%ld,\"local\":%s", got_id, local == syn_cpu ? "true" : "false");
 	if (have_syn) out(",\"inputs\":{\"hash\":%u,\"cpu\":%u}", seen.hash, seen.cpu);

@@ -338,16 +338,7 @@ static void do_connect(struct jv *cmd)
 	long got_id;
 	LOCK();
 	got_id = listeners[slot].id;
-	if (c->gone) { /* a deregister reset it while we looked, and listed it */
-		abort_close(fd);
-		c->used = 0;
-	} else if (c->state == PENDING) {
-		c->state = QUEUED;
-		if (c->first_entry < 0) { /* else the deregister that moved it said where it is */
-			c->listener = got_id;
-			c->seq = seq_counter++;
-		}
-	}
+	record_connected(c, fd, got_id);
 	UNLOCK();
 	out("{\"ok\":true,\"listener\":%ld,\"local\":%s,\"inputs\":{\"cpu\":%u", got_id, d.local ? "true" : "false", d.cpu);
 	if (!has_hash) out(",\"hash\":%u", d.hash);
