@@ -458,6 +458,22 @@ static int client_socket(uint16_t *port_out)
 	return -1;
 }
 
+/* The start every connect shares: the worker pinned to the connect's CPU, its id and CPU (of `cpus`)
+ * checked, a client socket bound to a port of its own, the connection known by that port (PENDING).
+ * Returns it with its socket in *fd, or NULL once the failure has been replied. */
+static struct conn *begin_connect(long id, long cpu, int cpus, int *fd, uint16_t *port)
+{
+	pin(cpu >= 0 && cpu < cpus ? (int)cpu : -1);
+	LOCK();
+	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn"), NULL;
+	if (cpu < 0 || cpu >= cpus) return UNLOCK(), reply_fail("bad-cpu"), NULL;
+	*fd = client_socket(port);
+	if (*fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno)), NULL;
+	struct conn *c = pending_conn(id, *fd, *port);
+	UNLOCK();
+	return c;
+}
+
 /* Orders each listener's accept queue as the helper knows it. */
 static long seq_counter;
 

@@ -264,15 +264,10 @@ static void do_connect(struct jv *cmd)
 		reply_error("bad-command", "connect needs conn and cpu");
 		return;
 	}
-	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
-	LOCK();
-	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
-	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
+	int fd;
 	uint16_t port;
-	int fd = client_socket(&port);
-	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
-	struct conn *c = pending_conn(id, fd, port);
-	UNLOCK();
+	struct conn *c = begin_connect(id, cpu, cfg_cpus, &fd, &port);
+	if (!c) return;
 
 	bpf_map_delete_elem(syns_fd, &port);
 	bpf_map_delete_elem(moves_fd, &port);

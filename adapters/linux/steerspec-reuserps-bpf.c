@@ -263,15 +263,10 @@ static void do_connect(struct jv *cmd)
 	int has_hash;
 	if (num_field(cmd, "conn", &id, 1) < 0 || num_field(cmd, "cpu", &cpu, 1) < 0 || (has_hash = num_field(cmd, "hash", &hash, 0)) < 0)
 		return reply_error("bad-command", "connect needs conn, cpu and an optional hash");
-	pin(cpu >= 0 && cpu < cfg_cpus ? (int)cpu : -1);
-	LOCK();
-	if (conn_open_after_pending(id)) return UNLOCK(), reply_fail("duplicate-conn");
-	if (cpu < 0 || cpu >= cfg_cpus) return UNLOCK(), reply_fail("bad-cpu");
+	int fd;
 	uint16_t port;
-	int fd = client_socket(&port);
-	if (fd < 0) return UNLOCK(), reply_error("bad-command", "no client socket: %s", strerror(errno));
-	struct conn *c = pending_conn(id, fd, port);
-	UNLOCK();
+	struct conn *c = begin_connect(id, cpu, cfg_cpus, &fd, &port);
+	if (!c) return;
 
 	int hashes = map_fd(skel->maps.hashes), arrivals = map_fd(skel->maps.arrivals);
 	uint32_t h = (uint32_t)hash;
