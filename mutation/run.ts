@@ -16,6 +16,7 @@ interface Mutant {
   mutatorName: string;
   location: { start: { line: number } };
   replacement?: string;
+  statusReason?: string;
 }
 
 const rows: string[] = [];
@@ -36,9 +37,13 @@ for (const target of targets) {
     const detected = count('Killed', 'Timeout');
     const valid = detected + count('Survived', 'NoCoverage');
     const survivors = mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
+    // An equivalent mutant is marked where it lives (`// Stryker disable next-line <mutator>: <why>`):
+    // Stryker reports it Ignored, outside the score, and it is listed here with its reason.
+    const ignored = mutants.filter((m) => m.status === 'Ignored');
     rows.push(
-      `${target}/${scheme}.ts: ${((100 * detected) / Math.max(1, valid)).toFixed(1)}% killed (${detected} of ${valid}; ${count('Survived')} survived, ${count('NoCoverage')} not covered, ${count('CompileError', 'RuntimeError')} invalid) in ${Math.round((Date.now() - started) / 1000)} s`,
+      `${target}/${scheme}.ts: ${((100 * detected) / Math.max(1, valid)).toFixed(1)}% killed (${detected} of ${valid}; ${count('Survived')} survived, ${count('NoCoverage')} not covered, ${count('CompileError', 'RuntimeError')} invalid; ${ignored.length} equivalent, marked in the source) in ${Math.round((Date.now() - started) / 1000)} s`,
       ...survivors.map((m) => `  survivor line ${m.location.start.line}: ${m.mutatorName} → ${JSON.stringify(m.replacement ?? '')}`),
+      ...ignored.map((m) => `  equivalent line ${m.location.start.line}: ${m.mutatorName} → ${JSON.stringify(m.replacement ?? '')} (${m.statusReason ?? 'no reason given'})`),
     );
   }
 }
