@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runCampaign } from './campaign.ts';
 import { Journal, raw } from './journal.ts';
-import { allowedOutcomes, initialStates, judge, observe, type Model } from './relation.ts';
+import { allowedOutcomes, follow, initialStates, judge, observe, type Branch, type Model } from './relation.ts';
 import { LONG_RUN, runSequence } from './runner.ts';
 import { everyStep, snapshotMatchesModel, type Property, type Scheme } from './scheme.ts';
 import { checked, type Subject } from './subject.ts';
@@ -108,6 +108,42 @@ describe('the set-valued relation', () => {
         return true;
       }),
       { seed: 10, numRuns: 300 },
+    );
+  });
+  it('follow steps plainly where it can and gives the next set observe gives; a rejected step leaves the set as it was', () => {
+    // `pick` is hinted by its outcome (the plain path), `pick-any` is not (the journaled path); runs pass
+    // CHECKPOINT_EVERY steps, so a restore replays from a later checkpoint.
+    type HintCmd = Cmd | { op: 'pick-any'; options: number[] };
+    const hinted: Model<{ start: number }, State, HintCmd, Out> = {
+      init: toyModel.init,
+      step: (s, cmd, choose) => {
+        if (cmd.op === 'tick') return toyModel.step(s, cmd, choose);
+        const got = cmd.op === 'pick' ? choose('which option', cmd.options, (o) => ('got' in o ? o.got : undefined)) : choose('any option', cmd.options);
+        s.picks.push(got);
+        if (s.picks.length > 3) s.picks.shift();
+        return { got };
+      },
+    };
+    const keyOf = (set: Branch<State>[]) => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort();
+    const command = fc.oneof(
+      fc.constant<HintCmd>({ op: 'tick' }),
+      fc.record({ op: fc.constantFrom('pick' as const, 'pick-any' as const), options: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(command, fc.nat(9), fc.boolean()), { minLength: 60, maxLength: 150 }), (steps) => {
+        let set = initialStates(hinted, config);
+        for (const [cmd, which, wrong] of steps) {
+          const allowed = allowedOutcomes(hinted, set, cmd);
+          const outcome = wrong ? (cmd.op === 'tick' ? { value: 99 } : { got: 9 }) : allowed[which % allowed.length];
+          const before = keyOf(set);
+          const expected = keyOf(observe(hinted, structuredClone(set), cmd, outcome).map((m) => m.after));
+          const next = follow(hinted, set, cmd, outcome);
+          expect(keyOf(next)).toEqual(expected);
+          if (next.length === 0) expect(keyOf(set)).toEqual(before);
+          else set = next;
+        }
+      }),
+      { seed: 12, numRuns: 60 },
     );
   });
 });

@@ -197,23 +197,111 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
     const distinct = found.length > 1 ? [...new Map(found.map((s) => [canonical(s), s])).values()] : found;
     for (const state of distinct) moves.push({ before: original!, after: { ...branch, state } });
   }
-  return dedupe(moves);
+  return dedupe(moves, (m) => m.after);
 }
 
-/** Moves that reach the same state from one origin are one member of the set. */
-function dedupe<S>(moves: Move<S>[]): Move<S>[] {
-  if (moves.length < 2) return moves;
+/** True iff no two items have one origin: the usual set, one branch per reading (checked without allocating). */
+function distinctOrigins<T>(items: T[], branchOf: (item: T) => Branch<unknown>): boolean {
+  for (let i = 1; i < items.length; i++) for (let j = 0; j < i; j++) if (branchOf(items[i]).origin === branchOf(items[j]).origin) return false;
+  return true;
+}
+
+/** Branches of one origin that reached the same state are one member of the set. */
+function dedupe<T>(items: T[], branchOf: (item: T) => Branch<unknown>): T[] {
+  if (items.length < 2 || (items.length <= 8 && distinctOrigins(items, branchOf))) return items;
   const perOrigin = new Map<number, number>();
-  for (const m of moves) perOrigin.set(m.after.origin, (perOrigin.get(m.after.origin) ?? 0) + 1);
-  if ([...perOrigin.values()].every((n) => n === 1)) return moves;
+  for (const item of items) perOrigin.set(branchOf(item).origin, (perOrigin.get(branchOf(item).origin) ?? 0) + 1);
+  if ([...perOrigin.values()].every((n) => n === 1)) return items;
   const seen = new Set<string>();
-  return moves.filter((m) => {
-    if (perOrigin.get(m.after.origin) === 1) return true;
-    const key = `${m.after.origin}:${canonical(m.after.state)}`;
+  return items.filter((item) => {
+    const { origin, state } = branchOf(item);
+    if (perOrigin.get(origin) === 1) return true;
+    const key = `${origin}:${canonical(state)}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * What puts back a state that was stepped without a journal: a copy of it as it was some steps ago and
+ * the steps since, each with the options it took (a model step is a function of the state, the command
+ * and those options, so replaying them on a copy of the checkpoint gives the state back).
+ */
+interface Replay {
+  checkpoint: unknown;
+  log: { cmd: unknown; taken: number[] }[];
+}
+const replays = new WeakMap<object, Replay>();
+/** A longer log is folded into a new checkpoint: a restore replays at most this many steps. */
+const CHECKPOINT_EVERY = 64;
+
+/** Thrown inside a plain step at a choice that has no single hinted option: that step needs the journal. */
+class NeedsJournal extends Error {}
+const NOTHING = Symbol('no outcome');
+
+/** Puts `root` back as it was before the step now under way, in place, from its checkpoint and log. */
+function restore<S>(model: Model<unknown, S, unknown, unknown>, root: object, replay: Replay): void {
+  const copy = structuredClone(replay.checkpoint) as S & object;
+  for (const { cmd, taken } of replay.log) {
+    let at = 0;
+    model.step(copy, cmd, (_what, options) => options[taken[at++]]);
+  }
+  for (const key of Object.keys(root)) delete (root as Record<string, unknown>)[key];
+  Object.assign(root, copy);
+  // Its proxies were of the objects just replaced.
+  journals.delete(root);
+}
+
+/**
+ * One branch's step on its plain state, with no journal: taken when every choice with several options
+ * has one the outcome's readBack names, and the step gives exactly `outcome` (then no other way
+ * forward is tried, as in `observe`). Otherwise the state is put back and undefined returned.
+ */
+function stepPlain<S>(model: Model<unknown, S, unknown, unknown>, branch: Branch<S>, cmd: unknown, outcome: unknown): Branch<S> | undefined {
+  const root = raw(branch.state) as S & object;
+  let replay = replays.get(root);
+  if (!replay) replays.set(root, (replay = { checkpoint: structuredClone(root), log: [] }));
+  const taken: number[] = [];
+  let produced: unknown = NOTHING;
+  try {
+    produced = model.step(root, cmd, (_what, options, readBack) => {
+      const index = options.length === 1 ? 0 : readBack ? hintedIndex(options, hintFrom(readBack, outcome)) : -1;
+      if (index < 0) throw new NeedsJournal();
+      taken.push(index);
+      return options[index];
+    });
+  } catch {
+    // A model error is raised again, with the state as it was, by the journaled walk that follows.
+    produced = NOTHING;
+  }
+  if (produced !== NOTHING && sameValue(produced, outcome)) {
+    replay.log.push({ cmd, taken });
+    if (replay.log.length >= CHECKPOINT_EVERY) replays.set(root, { checkpoint: structuredClone(root), log: [] });
+    return { ...branch, state: root };
+  }
+  restore(model, root, replay);
+  // The journaled walk may leave this state stepped in place; its log would no longer describe it.
+  replays.delete(root);
+  return undefined;
+}
+
+/**
+ * The next state set, as `observe` gives it but without the states before: a branch whose step takes
+ * only hinted options and gives the outcome is stepped on its plain state, which costs what the model
+ * itself costs (through the journal a step costs several times that); any other goes through `observe`.
+ * For callers that never look at the state before a step (properties checked on a subject's snapshots).
+ */
+export function follow<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Branch<S>[] {
+  const next: Branch<S>[] = [];
+  const journaled: Branch<S>[] = [];
+  for (const branch of set) {
+    const after = stepPlain(model as Model<unknown, S, unknown, unknown>, branch, cmd, outcome);
+    if (after) next.push(after);
+    else journaled.push(branch);
+  }
+  if (journaled.length > 0) next.push(...observe(model, journaled, cmd, outcome).map((m) => m.after));
+  return dedupe(next, (b) => b);
 }
 
 /** The distinct allowed outcomes (up to `limit`) from any branch of `set`, by walking every combination of choices. */
