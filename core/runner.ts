@@ -64,7 +64,7 @@ type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | nul
  * about SNAPSHOT_SPACING values a step.
  */
 export const LONG_RUN = 1_000;
-export const SNAPSHOT_SPACING = 256;
+export const SNAPSHOT_SPACING = 64;
 
 export async function runSequence(input: RunInput): Promise<RunResult> {
   const { scheme, config, commands, implementation } = input;
