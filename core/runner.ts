@@ -55,6 +55,7 @@ export interface RunInput {
 }
 
 type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
+const ONLY_MOVE = [true];
 
 /**
  * A run longer than this (a long recorded trace; generated runs are far shorter) is checked so that a
@@ -101,7 +102,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   const evaluate = (index: number, cmd: unknown, outcome: unknown, moves: Step[]) => {
     const transitions = moves.map((m) => ({ config, index, before: m.before, cmd, outcome, after: m.after.state }));
     // A history property sees one move per origin: the first.
-    const firstOfOrigin = moves.map((m, i) => moves.findIndex((n) => n.after.origin === m.after.origin) === i);
+    const firstOfOrigin = moves.length === 1 ? ONLY_MOVE : moves.map((m, i) => moves.findIndex((n) => n.after.origin === m.after.origin) === i);
     for (let k = 0; k < watched.length; k++) {
       const p = watched[k];
       if (failed.has(p.name)) continue;

@@ -97,22 +97,32 @@ export function sameValue(a: unknown, b: unknown, key?: string): boolean {
   if (a === b) return true;
   // Values here come from JSON, so a primitive equals only itself.
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a)) {
-    const other = b as unknown[];
-    if (a.length !== other.length) return false;
-    if (key === 'reset') return canonical(a) === canonical(other);
-    for (let i = 0; i < a.length; i++) if (!sameValue(a[i] === undefined ? null : a[i], other[i] === undefined ? null : other[i])) return false;
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    if (key === 'reset') return canonical(a) === canonical(b);
+    for (let i = 0; i < a.length; i++) {
+      const x: unknown = a[i];
+      const y: unknown = b[i];
+      if (x !== y && !sameValue(x === undefined ? null : x, y === undefined ? null : y)) return false;
+    }
     return true;
   }
+  if (Array.isArray(b)) return false;
+  // Object.keys, not for-in: a snapshot is compared with the model's state at every step, and for-in is the slower walk.
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
   let count = 0;
-  for (const k in x) {
-    if (x[k] === undefined) continue;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = x[k];
+    if (v === undefined) continue;
     count++;
-    if (!sameValue(x[k], y[k], k)) return false;
+    const w = y[k];
+    if (v !== w && !sameValue(v, w, k)) return false;
   }
-  for (const k in y) if (y[k] !== undefined) count--;
+  const other = Object.keys(y);
+  if (other.length === count) return true;
+  for (let i = 0; i < other.length; i++) if (y[other[i]] !== undefined) count--;
   return count === 0;
 }
