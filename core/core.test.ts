@@ -130,20 +130,22 @@ describe('the set-valued relation', () => {
       fc.record({ op: fc.constantFrom('pick' as const, 'pick-any' as const), options: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }) }),
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(command, fc.nat(9), fc.boolean()), { minLength: 60, maxLength: 150 }), (steps) => {
+      // Some steps go through `observe` on the live set (as `judge` does for a trace's expectations), which
+      // steps it in place: a later restore must not replay a log that misses those steps.
+      fc.property(fc.array(fc.tuple(command, fc.nat(9), fc.boolean(), fc.nat(4)), { minLength: 60, maxLength: 150 }), (steps) => {
         let set = initialStates(hinted, config);
-        for (const [cmd, which, wrong] of steps) {
+        for (const [cmd, which, wrong, path] of steps) {
           const allowed = allowedOutcomes(hinted, set, cmd);
           const outcome = wrong ? (cmd.op === 'tick' ? { value: 99 } : { got: 9 }) : allowed[which % allowed.length];
           const before = keyOf(set);
           const expected = keyOf(observe(hinted, structuredClone(set), cmd, outcome).map((m) => m.after));
-          const next = follow(hinted, set, cmd, outcome);
+          const next = path === 0 ? observe(hinted, set, cmd, outcome).map((m) => m.after) : follow(hinted, set, cmd, outcome);
           expect(keyOf(next)).toEqual(expected);
           if (next.length === 0) expect(keyOf(set)).toEqual(before);
           else set = next;
         }
       }),
-      { seed: 12, numRuns: 60 },
+      { seed: 12, numRuns: 80 },
     );
   });
 });

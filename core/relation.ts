@@ -172,6 +172,8 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
   const moves: Move<S>[] = [];
   for (const branch of set) {
     const root = raw(branch.state) as S & object;
+    // This walk may leave the state stepped in place: a log of plain steps would no longer describe it.
+    replays.delete(root);
     let original: S | undefined;
     const found: S[] = [];
     const journal = journalOf(root);
@@ -281,8 +283,6 @@ function stepPlain<S>(model: Model<unknown, S, unknown, unknown>, branch: Branch
     return { ...branch, state: root };
   }
   restore(model, root, replay);
-  // The journaled walk may leave this state stepped in place; its log would no longer describe it.
-  replays.delete(root);
   return undefined;
 }
 
