@@ -111,36 +111,80 @@ describe('the set-valued relation', () => {
     );
   });
   it('follow steps plainly where it can and gives the next set observe gives; a rejected step leaves the set as it was', () => {
-    // `pick` is hinted by its outcome (the plain path), `pick-any` is not (the journaled path); runs pass
-    // CHECKPOINT_EVERY steps, so a restore replays from a later checkpoint.
-    type HintCmd = Cmd | { op: 'pick-any'; options: number[] };
-    const hinted: Model<{ start: number }, State, HintCmd, Out> = {
-      init: toyModel.init,
-      step: (s, cmd, choose) => {
-        if (cmd.op === 'tick') return toyModel.step(s, cmd, choose);
-        const got = cmd.op === 'pick' ? choose('which option', cmd.options, (o) => ('got' in o ? o.got : undefined)) : choose('any option', cmd.options);
-        s.picks.push(got);
-        if (s.picks.length > 3) s.picks.shift();
-        return { got };
-      },
+    // `pick` and `bump-name` are hinted by their outcome (the plain path), `pick-any` is not (the journaled
+    // path); `drop` deletes a key (undone by the journal, it comes back last, so options listed by
+    // Object.keys change order); `keep` stores a copy of an object of the command, which `bump` changes
+    // later. Runs pass CHECKPOINT_EVERY steps, so a restore replays from a later checkpoint.
+    type PlainCmd =
+      | Cmd
+      | { op: 'pick-any'; options: number[] }
+      | { op: 'name' | 'drop'; key: string }
+      | { op: 'bump-name' }
+      | { op: 'keep'; box: { n: number } }
+      | { op: 'bump' };
+    type PlainState = State & { names: Record<string, number>; box: { n: number } | null };
+    type PlainOut = Out | { key: string | null };
+    const plain: Model<{ start: number }, PlainState, PlainCmd, PlainOut> = {
+      init: (c, read) => ({ ...toyModel.init(c, read), names: {}, box: null }),
+      step: (s, cmd, choose) =>
+        match(cmd)
+          .with({ op: 'tick' }, (c) => toyModel.step(s, c, choose as never))
+          .with({ op: 'pick' }, { op: 'pick-any' }, (c) => {
+            const got = c.op === 'pick' ? choose('which option', c.options, (o) => ('got' in o ? o.got : undefined)) : choose('any option', c.options);
+            s.picks.push(got);
+            if (s.picks.length > 3) s.picks.shift();
+            return { got };
+          })
+          .with({ op: 'name' }, (c) => ((s.names[c.key] ??= 0), { key: c.key }))
+          .with({ op: 'drop' }, (c) => (delete s.names[c.key], { key: c.key }))
+          .with({ op: 'bump-name' }, () => {
+            const keys = Object.keys(s.names);
+            if (keys.length === 0) return { key: null };
+            const key = choose('which name', keys, (o) => ('key' in o ? (o.key ?? undefined) : undefined));
+            s.names[key]++;
+            return { key };
+          })
+          .with({ op: 'keep' }, (c) => ((s.box = { ...c.box }), { value: c.box.n }))
+          .with({ op: 'bump' }, () => (s.box === null ? { value: -1 } : { value: ++s.box.n }))
+          .exhaustive(),
     };
-    const keyOf = (set: Branch<State>[]) => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort();
-    const command = fc.oneof(
-      fc.constant<HintCmd>({ op: 'tick' }),
-      fc.record({ op: fc.constantFrom('pick' as const, 'pick-any' as const), options: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }) }),
+    const keyOf = (set: Branch<PlainState>[]) => set.map((b) => `${b.origin}:${canonical(b.state)}`).sort();
+    const options = fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 });
+    const key = fc.constantFrom('a', 'b', 'c');
+    const command: fc.Arbitrary<PlainCmd> = fc.oneof(
+      fc.constant({ op: 'tick' as const }),
+      fc.record({ op: fc.constantFrom('pick' as const, 'pick-any' as const), options }),
+      fc.record({ op: fc.constantFrom('name' as const, 'drop' as const), key }),
+      fc.constant({ op: 'bump-name' as const }),
+      fc.record({ op: fc.constant('keep' as const), box: fc.record({ n: fc.nat(3) }) }),
+      fc.constant({ op: 'bump' as const }),
     );
+    const wrongFor = (cmd: PlainCmd): PlainOut => ('options' in cmd ? { got: 9 } : cmd.op === 'bump-name' ? { key: 'zzz' } : 'key' in cmd ? { key: 'zzz' } : { value: 99 });
+    // The shortest case of a journaled walk between plain steps: listing a `drop` (undone, so its key comes
+    // back last) reorders the options of the next `bump-name`, whose log must not be replayed on the old order.
+    let set = initialStates(plain, config);
+    for (const cmd of [{ op: 'name', key: 'a' }, { op: 'name', key: 'b' }] as const) set = follow(plain, set, cmd, { key: cmd.key });
+    allowedOutcomes(plain, set, { op: 'drop', key: 'a' });
+    set = follow(plain, set, { op: 'bump-name' }, { key: 'b' });
+    const was = set.map((b) => canonical(b.state));
+    expect(follow(plain, set, { op: 'bump-name' }, { key: 'zzz' })).toEqual([]);
+    expect(set.map((b) => canonical(b.state))).toEqual(was);
     fc.assert(
       // Some steps go through `observe` on the live set (as `judge` does for a trace's expectations), which
-      // steps it in place: a later restore must not replay a log that misses those steps.
-      fc.property(fc.array(fc.tuple(command, fc.nat(9), fc.boolean(), fc.nat(4)), { minLength: 60, maxLength: 150 }), (steps) => {
-        let set = initialStates(hinted, config);
-        for (const [cmd, which, wrong, path] of steps) {
-          const allowed = allowedOutcomes(hinted, set, cmd);
-          const outcome = wrong ? (cmd.op === 'tick' ? { value: 99 } : { got: 9 }) : allowed[which % allowed.length];
+      // steps it in place, and every step lists allowedOutcomes on it: a later restore must not replay a log
+      // that no longer describes the state.
+      fc.property(fc.array(fc.tuple(command, fc.nat(9), fc.boolean(), fc.nat(4), command), { minLength: 60, maxLength: 150 }), (steps) => {
+        let set = initialStates(plain, config);
+        for (const [cmd, which, wrong, path, probe] of steps) {
+          // A command only listed, never taken (as an error message lists what was allowed).
+          allowedOutcomes(plain, set, probe);
+          const allowed = allowedOutcomes(plain, set, cmd);
+          const outcome = wrong ? wrongFor(cmd) : allowed[which % allowed.length];
           const before = keyOf(set);
-          const expected = keyOf(observe(hinted, structuredClone(set), cmd, outcome).map((m) => m.after));
-          const next = path === 0 ? observe(hinted, set, cmd, outcome).map((m) => m.after) : follow(hinted, set, cmd, outcome);
-          expect(keyOf(next)).toEqual(expected);
+          const expected = observe(plain, structuredClone(set), cmd, outcome).map((m) => m.after);
+          const next = path === 0 ? observe(plain, set, cmd, outcome).map((m) => m.after) : follow(plain, set, cmd, outcome);
+          expect(keyOf(next)).toEqual(keyOf(expected));
+          expect(next.map((b) => b.origin)).toEqual(expected.map((b) => b.origin));
           if (next.length === 0) expect(keyOf(set)).toEqual(before);
           else set = next;
         }
@@ -351,10 +395,14 @@ describe('sameValue', () => {
       list: fc.array(tie('any'), { maxLength: 3 }),
       record: fc.dictionary(fc.constantFrom('a', 'b', 'reset'), tie('any'), { maxKeys: 3 }),
     })).any;
+    // The same value with every `reset` list reversed: a reset list is a set, so it is the same value.
+    const reversedResets = (v: unknown, key?: string): unknown =>
+      Array.isArray(v) ? (key === 'reset' ? [...v].reverse() : v).map((x) => reversedResets(x)) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reversedResets(x, k)])) : v;
     fc.assert(
       fc.property(value, value, (a, b) => {
         expect(sameValue(a, b)).toBe(canonical(a) === canonical(b));
         expect(sameValue(a, structuredClone(a))).toBe(true);
+        expect(sameValue(a, reversedResets(a))).toBe(true);
       }),
       { seed: 8, numRuns: 3000 },
     );

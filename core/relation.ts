@@ -22,7 +22,11 @@ export type Read = <T>(reading: string, options: readonly T[]) => T;
 export interface Model<Config, State, Cmd, Out> {
   /** The state before any command; every reading is taken here, through `read`, and kept in the state. */
   init(config: Config, read: Read): State;
-  /** Performs `cmd` on `state`, which it may mutate, and returns the outcome. */
+  /**
+   * Performs `cmd` on `state`, which it may mutate, and returns the outcome. It must not keep an object
+   * of `cmd` in the state (copy what it keeps): two members of the set would share it, and a replayed
+   * log (see `follow`) would see it changed.
+   */
   step(state: State, cmd: Cmd, choose: Choose<Out>): Out;
 }
 
@@ -42,9 +46,22 @@ export interface Move<S> {
 
 class ModelBug extends Error {}
 
+/**
+ * What puts back a state that was stepped without a journal: a copy of it as it was some steps ago and
+ * the steps since, each with the options it took (a model step is a function of the state, the command
+ * and those options, so replaying them on a copy of the checkpoint gives the state back).
+ */
+interface Replay {
+  checkpoint: unknown;
+  log: { cmd: unknown; taken: number[] }[];
+}
+const replays = new WeakMap<object, Replay>();
 // One journal per live state, kept across steps, so the proxies of its objects are made once.
 const journals = new WeakMap<object, Journal>();
 function journalOf(root: object): Journal {
+  // A journaled walk may step the state in place, or undo a delete (which moves the key last): a log of
+  // plain steps would no longer describe it.
+  replays.delete(root);
   let journal = journals.get(root);
   if (!journal) journals.set(root, (journal = new Journal()));
   journal.settle();
@@ -172,8 +189,6 @@ export function observe<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: reado
   const moves: Move<S>[] = [];
   for (const branch of set) {
     const root = raw(branch.state) as S & object;
-    // This walk may leave the state stepped in place: a log of plain steps would no longer describe it.
-    replays.delete(root);
     let original: S | undefined;
     const found: S[] = [];
     const journal = journalOf(root);
@@ -225,16 +240,6 @@ function dedupe<T>(items: T[], branchOf: (item: T) => Branch<unknown>): T[] {
   });
 }
 
-/**
- * What puts back a state that was stepped without a journal: a copy of it as it was some steps ago and
- * the steps since, each with the options it took (a model step is a function of the state, the command
- * and those options, so replaying them on a copy of the checkpoint gives the state back).
- */
-interface Replay {
-  checkpoint: unknown;
-  log: { cmd: unknown; taken: number[] }[];
-}
-const replays = new WeakMap<object, Replay>();
 /** A longer log is folded into a new checkpoint: a restore replays at most this many steps. */
 const CHECKPOINT_EVERY = 64;
 
@@ -294,13 +299,12 @@ function stepPlain<S>(model: Model<unknown, S, unknown, unknown>, branch: Branch
  */
 export function follow<C, S, Cmd, Out>(model: Model<C, S, Cmd, Out>, set: readonly Branch<S>[], cmd: Cmd, outcome: Out): Branch<S>[] {
   const next: Branch<S>[] = [];
-  const journaled: Branch<S>[] = [];
   for (const branch of set) {
     const after = stepPlain(model as Model<unknown, S, unknown, unknown>, branch, cmd, outcome);
+    // In the set's order, as observe keeps it (the readings reported, the state a message shows).
     if (after) next.push(after);
-    else journaled.push(branch);
+    else next.push(...observe(model, [branch], cmd, outcome).map((m) => m.after));
   }
-  if (journaled.length > 0) next.push(...observe(model, journaled, cmd, outcome).map((m) => m.after));
   return dedupe(next, (b) => b);
 }
 

@@ -99,7 +99,8 @@ export function sameValue(a: unknown, b: unknown, key?: string): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    if (key === 'reset') return canonical(a) === canonical(b);
+    // A reset list is a set: canonical sorts it only under its key.
+    if (key === 'reset') return canonical({ reset: a }) === canonical({ reset: b });
     for (let i = 0; i < a.length; i++) {
       const x: unknown = a[i];
       const y: unknown = b[i];
