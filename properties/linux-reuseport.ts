@@ -39,8 +39,10 @@ const starts = (n: number, hash: number | undefined) => (hash === undefined ? [.
 
 /** The first member at or after `start`, cyclically, whose SO_INCOMING_CPU is `cpu`; else the start member. */
 function probeFrom(members: Listener[], start: number, cpu: number): Listener {
-  for (let k = 0; k < members.length; k++) {
-    const m = members[(start + k) % members.length];
+  // The length read once: on a before-view every read of it is a trap.
+  const n = members.length;
+  for (let k = 0; k < n; k++) {
+    const m = members[(start + k) % n];
     if (m.incomingCpu === cpu) return m;
   }
   return members[start];
