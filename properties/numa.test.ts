@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatAddress, parseAddress } from '../impl/numa.ts';
+import { formatAddress, NumaImpl, parseAddress } from '../impl/numa.ts';
 import { isAddress } from '../model/numa.ts';
 import { numaScheme } from './numa.ts';
 import { numaBugs } from './fixtures/numa-bugs.ts';
@@ -22,6 +22,32 @@ describe('numa', () => {
       ...connects(80),
       ...Array.from({ length: 20 }, (_, c) => ({ op: 'close', conn: c * 3 })),
     ]);
+  });
+
+  it("exactly as many addresses as the impl's first address table holds (8) conform step by step", async () => {
+    const address = (i: number) => `10.0.0.${i + 1}`;
+    await expectRunConforms(numaScheme, { domains: 2 }, [
+      ...Array.from({ length: 8 }, (_, l) => ({ op: 'register', listener: l, uid: 0, address: address(l) })),
+      ...Array.from({ length: 8 }, (_, c) => ({ op: 'connect', conn: c, address: address(c), domain: c % 2, hash: c })),
+      { op: 'setDomain', listener: 3, domain: 1 },
+      { op: 'deregister', listener: 5 },
+      { op: 'connect', conn: 8, address: address(5), domain: null, hash: 1 },
+    ]);
+  });
+
+  it('a packet whose class has neither its domain\'s group nor the no-domain group goes to the lowest-numbered group (the impl\'s pick of the freedom)', async () => {
+    const commands = [
+      ...[0, 1, 2].map((l) => ({ op: 'register', listener: l, uid: 0, address: '10.0.0.1' })),
+      { op: 'setDomain', listener: 0, domain: 2 },
+      { op: 'setDomain', listener: 1, domain: 1 },
+      { op: 'setDomain', listener: 2, domain: 3 },
+      { op: 'connect', conn: 0, address: '10.0.0.1', domain: 0, hash: 7 },
+      { op: 'connect', conn: 1, address: '10.0.0.1', domain: null, hash: 7 },
+    ] as const;
+    await expectRunConforms(numaScheme, { domains: 4 }, [...commands]);
+    const impl = new NumaImpl({ domains: 4, groupMax: 256 });
+    const outcomes = commands.map((c) => impl.apply(c));
+    expect(outcomes.slice(-2)).toEqual([{ ok: true, listener: 1, local: false }, { ok: true, listener: 1, local: false }]);
   });
 
   it("the impl's address parser accepts exactly the model's canonical dotted quads, and formats them back", () => {
