@@ -35,6 +35,23 @@ describe('numa', () => {
     ]);
   });
 
+  it('connects after the wildcard and an exact address have lost every group (the address slots stay, empty) conform step by step', async () => {
+    const connect = (conn: number, address: string) => ({ op: 'connect', conn, address, domain: 0, hash: conn });
+    await expectRunConforms(numaScheme, { domains: 2 }, [
+      { op: 'register', listener: 0, uid: 0, address: '0.0.0.0' },
+      { op: 'register', listener: 1, uid: 0, address: '10.0.0.1' },
+      connect(0, '10.0.0.2'),
+      { op: 'deregister', listener: 0 },
+      connect(1, '10.0.0.2'),
+      connect(2, '10.0.0.1'),
+      { op: 'deregister', listener: 1 },
+      connect(3, '10.0.0.1'),
+      connect(4, '10.0.0.2'),
+      { op: 'register', listener: 2, uid: 1, address: '0.0.0.0' },
+      connect(5, '10.0.0.1'),
+    ]);
+  });
+
   it('a packet whose class has neither its domain\'s group nor the no-domain group goes to the lowest-numbered group (the impl\'s pick of the freedom)', async () => {
     const commands: Command[] = [
       ...[0, 1, 2].map((l) => ({ op: 'register' as const, listener: l, uid: 0, address: '10.0.0.1' })),

@@ -33,6 +33,22 @@ describe('rss-ports beyond the generated runs', () => {
     }
   });
 
+  it("alignedInto lists exactly each bucket's aligned ports of the range (Toeplitz and RFD, two remotes)", () => {
+    for (const raw of [{}, { retaSize: 16, buckets: 3, portRange: [1000, 1300] }, { family: 'ipv6', retaSize: 8, buckets: 4, portRange: [50000, 50200] }, { align: 'rfd', cpus: 6, portRange: [2000, 2100] }]) {
+      const config = configSchema.parse(raw);
+      const impl = new RssPortsImpl(config);
+      const out = new Int32Array(config.portRange[1] - config.portRange[0] + 1);
+      const remotes = config.family === 'ipv4' ? [A, B] : [{ ...A, address: '2001:db8:1::7' }, { ...B, address: 'fe80::200:f8ff:fe21:67cf' }];
+      for (const remote of remotes) {
+        impl.apply(remote);
+        for (let bucket = 0; bucket < (config.align === 'rfd' ? config.cpus : config.buckets); bucket++) {
+          const n = impl.alignedInto(bucket, out);
+          expect([...out.subarray(0, n)].sort((a, b) => a - b), JSON.stringify({ raw, remote, bucket })).toEqual(alignedPorts(config, remote, bucket));
+        }
+      }
+    }
+  });
+
   it('a long run with a wide range matches the model step by step (node pool growth, FIFO reuse, old revisions)', async () => {
     const config = configSchema.parse({ portRange: [40000, 40511], retaSize: 16, buckets: 2 });
     const commands: Command[] = [A];
