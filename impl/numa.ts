@@ -67,7 +67,6 @@ export class NumaImpl {
       .with({ op: 'deregister' }, (c) => this.deregister(c.listener))
       .with({ op: 'connect' }, (c) => this.connect(c.conn, c.address, c.domain, c.hash))
       .with({ op: 'accept' }, (c) => this.accept(c.listener))
-      // Stryker disable next-line ObjectLiteral: equivalent: the last arm, only `close` reaches it
       .with({ op: 'close' }, (c) => this.close(c.conn))
       .exhaustive();
   }
