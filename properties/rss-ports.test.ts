@@ -8,7 +8,7 @@ import { alignedPorts, commandSchema, configSchema, type Command } from '../mode
 import { keyBytes } from '../model/toeplitz.ts';
 import { rssPortsScheme } from './rss-ports.ts';
 import { rssPortsBugs } from './fixtures/rss-ports-bugs.ts';
-import { checkScheme } from './harness.ts';
+import { checkScheme, expectRunConforms } from './harness.ts';
 
 describe('rss-ports', () => {
   checkScheme(rssPortsScheme, { bugs: rssPortsBugs });
@@ -29,6 +29,22 @@ describe('rss-ports beyond the generated runs', () => {
         const share = alignedPorts(config, remote, bucket);
         expect(share.length).toBeGreaterThanOrEqual(16 * 220);
         expect(got.sort((a, b) => a - b)).toEqual(share);
+      }
+    }
+  });
+
+  it("alignedInto lists exactly each bucket's aligned ports of the range (Toeplitz and RFD, two remotes)", () => {
+    for (const raw of [{}, { retaSize: 16, buckets: 3, portRange: [1000, 1300] }, { family: 'ipv6', retaSize: 8, buckets: 4, portRange: [50000, 50200] }, { align: 'rfd', cpus: 6, portRange: [2000, 2100] }]) {
+      const config = configSchema.parse(raw);
+      const impl = new RssPortsImpl(config);
+      const out = new Int32Array(config.portRange[1] - config.portRange[0] + 1);
+      const remotes = config.family === 'ipv4' ? [A, B] : [{ ...A, address: '2001:db8:1::7' }, { ...B, address: 'fe80::200:f8ff:fe21:67cf' }];
+      for (const remote of remotes) {
+        impl.apply(remote);
+        for (let bucket = 0; bucket < (config.align === 'rfd' ? config.cpus : config.buckets); bucket++) {
+          const n = impl.alignedInto(bucket, out);
+          expect([...out.subarray(0, n)].sort((a, b) => a - b), JSON.stringify({ raw, remote, bucket })).toEqual(alignedPorts(config, remote, bucket));
+        }
       }
     }
   });
@@ -58,6 +74,39 @@ describe('rss-ports beyond the generated runs', () => {
     expect(() => rssPortsScheme.model.step(initialState(rssPortsScheme.model, config), bad, () => 0 as never)).toThrow(/setRemote.address/);
     expect(() => parseWith(commandSchema, { op: 'setRemote', address: 'example.com', port: 443 }, 'cmd')).toThrow(/cmd.address/);
     expect(() => keyBytes('xyz')).toThrow();
+  });
+
+  it("the impl's error for a remote of the other family names both families, in either config", () => {
+    const error = (family: 'ipv4' | 'ipv6', address: string) => {
+      try {
+        new RssPortsImpl(configSchema.parse({ family })).apply({ op: 'setRemote', address, port: 443 });
+      } catch (e) {
+        return e instanceof InputError ? e.message : String(e);
+      }
+      return 'no error';
+    };
+    expect(error('ipv4', '2001:db8::7')).toBe("setRemote.address: is not an IPv4 address (the config's family is ipv4)");
+    expect(error('ipv6', '198.51.100.7')).toBe("setRemote.address: is not an IPv6 address (the config's family is ipv6)");
+  });
+
+  it('a range narrower than the RETA (indices whose class has no port in it) conforms step by step', async () => {
+    // RFD with 6 CPUs: ports 40000..40003 are CPUs 0..3; CPUs 4 and 5 (classes 4 and 5) have no port of the range.
+    const allocateEach = Array.from({ length: 6 }, (_, bucket) => ({ op: 'allocate', bucket }));
+    await expectRunConforms(rssPortsScheme, { align: 'rfd', cpus: 6, portRange: [40000, 40003] }, [A, ...allocateEach, ...allocateEach]);
+    // Toeplitz: 4 ports cannot reach 16 RETA indices.
+    const allocateEachBucket = Array.from({ length: 4 }, (_, bucket) => ({ op: 'allocate', bucket }));
+    await expectRunConforms(rssPortsScheme, { retaSize: 16, buckets: 4, portRange: [40000, 40003] }, [A, ...allocateEachBucket, ...allocateEachBucket, B, ...allocateEachBucket]);
+  });
+
+  it('releasing an old revision\'s port while the current revision holds one conforms step by step (each revision counts its own holds)', async () => {
+    // RFD with 4 CPUs: port 40000 + k is CPU k. Revision 1 holds 40000 and 40001; revision 2 holds 40002.
+    const allocate = (bucket: number) => ({ op: 'allocate', bucket });
+    const release = (port: number, revision: number) => ({ op: 'release', port, revision });
+    await expectRunConforms(rssPortsScheme, { align: 'rfd', cpus: 4, portRange: [40000, 40003] }, [
+      A, allocate(0), allocate(1), B, allocate(2),
+      release(40000, 1), release(40002, 2), release(40001, 1), release(40001, 1),
+      allocate(2), A, allocate(0), release(40000, 3), release(40002, 2),
+    ]);
   });
 
   it('the same remote spelt differently is still the same remote', () => {
