@@ -45,4 +45,30 @@ describe('linux-reuseport', () => {
     }
     expect(impl.snapshot()).toEqual(state);
   });
+
+  it('a connection queued on the 17th listener slot (the first past the accept queues\' first capacity) is accepted from there', () => {
+    // Listener 16 is the only one with SO_INCOMING_CPU 0, so the probe puts the connect on CPU 0 in its queue
+    // before any later registration could grow the queues; listeners 17 and 18 come only after the accept.
+    const config = configSchema.parse({ cpus: 2, migrate: true });
+    const impl = new LinuxReuseportImpl(config);
+    let state = initialState(model, config);
+    const commands: Command[] = [
+      ...Array.from({ length: 17 }, (_, l): Command => ({ op: 'register', listener: l, uid: 7, incomingCpu: l === 16 ? 0 : -1 })),
+      { op: 'connect', conn: 0, cpu: 0, hash: 5 },
+      { op: 'accept', listener: 16 },
+      { op: 'register', listener: 17, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 18, uid: 7, incomingCpu: -1 },
+    ];
+    for (const cmd of commands) {
+      const { outcome, next } = stepWith(model, state, cmd);
+      expect(impl.apply(cmd), JSON.stringify(cmd)).toEqual(outcome);
+      state = next;
+    }
+    expect(impl.snapshot()).toEqual(state);
+  });
+
+  it('apply throws on a command it does not know instead of taking it for another', () => {
+    const impl = new LinuxReuseportImpl(configSchema.parse({}));
+    expect(() => impl.apply({ op: 'listen', conn: 0 } as unknown as Command)).toThrow();
+  });
 });
