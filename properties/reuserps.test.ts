@@ -1,7 +1,9 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reuserpsScheme } from './reuserps.ts';
 import { reuserpsBugs } from './fixtures/reuserps-bugs.ts';
 import { checkScheme, expectRunConforms } from './harness.ts';
+import { ReuserpsImpl } from '../impl/reuserps.ts';
+import { configSchema, type Command } from '../model/reuserps.ts';
 
 describe('reuserps', () => {
   checkScheme(reuserpsScheme, { bugs: reuserpsBugs });
@@ -28,5 +30,10 @@ describe('reuserps', () => {
       ...connects(150),
       ...Array.from({ length: 40 }, (_, c) => ({ op: 'close', conn: c * 7 })),
     ]);
+  });
+
+  it('apply throws on a command it does not know instead of taking it for another', () => {
+    const impl = new ReuserpsImpl(configSchema.parse({}));
+    expect(() => impl.apply({ op: 'listen', conn: 0 } as unknown as Command)).toThrow();
   });
 });
