@@ -29,6 +29,19 @@ describe('linux-reuseport', () => {
     ]);
   });
 
+  it('a probe that wraps past the last member finds the first one, not a stale entry past the group', async () => {
+    await expectRunConforms(linuxReuseportScheme, { cpus: 2, migrate: true }, [
+      { op: 'register', listener: 0, uid: 7, incomingCpu: 1 },
+      { op: 'register', listener: 1, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 2, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 3, uid: 7, incomingCpu: 1 },
+      // Listener 3 moves into the hole; its old place, just past the 3 members, still names it.
+      { op: 'deregister', listener: 1, cpu: 0 },
+      // Start index 2 (the last member, no match): the probe wraps to listener 0.
+      { op: 'connect', conn: 0, cpu: 1, hash: 2 ** 32 - 1 },
+    ]);
+  });
+
   it('the implementation matches the model in a group of 40 listeners (past its first typed-array sizes)', () => {
     const config = configSchema.parse({ cpus: 2, migrate: true });
     const impl = new LinuxReuseportImpl(config);
