@@ -328,6 +328,7 @@ export class FastsocketImpl {
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       // At most slotCount links: a table a bug left cyclic still shows (wrong) instead of hanging.
       let slot = this.tableHead[cpu];
+      // Stryker disable next-line UpdateOperator: equivalent: `k` only bounds a walk that ends at NONE first (a table lists each local slot once)
       for (let k = 0; slot !== NONE && k <= this.slotCount; k++, slot = this.tableNext[slot]) tables[cpu].push(this.listenerId[slot]);
     }
     for (const slot of localSlots) {
