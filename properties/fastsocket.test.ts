@@ -6,6 +6,22 @@ import { FastsocketImpl } from '../impl/fastsocket.ts';
 import { configSchema, type Command } from '../model/fastsocket.ts';
 
 describe('fastsocket', () => {
+  // First, and by outcomes before snapshots: a slot without an accept queue makes the snapshot's queue walk
+  // run forever, so this fails cleanly before any run checked by snapshot hangs.
+  it('the 17th listener slot (the first past the accept queues\' first capacity) takes and gives back its own connection', async () => {
+    // The same run judged by its outcomes alone (an implementation that shows no snapshot), then with snapshots.
+    const outcomesOnly: typeof fastsocketScheme = { ...fastsocketScheme, implementation: (config) => { const impl = fastsocketScheme.implementation(config); return { apply: (cmd) => impl.apply(cmd) }; } };
+    const commands = [
+      ...Array.from({ length: 17 }, (_, l) => ({ op: 'listen', listener: l, uid: 0 })),
+      // floor((2^32 - 1) * 17 / 2^32) = 16: the last global listener.
+      { op: 'connect', conn: 0, cpu: 0, hash: 2 ** 32 - 1 },
+      { op: 'accept', listener: 16 },
+      { op: 'close', listener: 16 },
+    ];
+    await expectRunConforms(outcomesOnly, { cpus: 2, listenSpawn: 1 }, commands);
+    await expectRunConforms(fastsocketScheme, { cpus: 2, listenSpawn: 1 }, commands);
+  });
+
   checkScheme(fastsocketScheme, { bugs: fastsocketBugs });
 
   it('a run wider than the implementation\'s first table sizes (20 global and 40 local listeners, 200 connections) conforms step by step', async () => {
