@@ -67,6 +67,7 @@ export class FastsocketImpl {
 
   protected conns = new Connections();
   /** Whether the last `route` went to the CPU's local table. */
+  // Stryker disable next-line BooleanLiteral: equivalent: `route` writes it before `connect` reads it
   protected routedLocally = false;
 
   constructor(config: Config) {
@@ -96,6 +97,7 @@ export class FastsocketImpl {
     if (cpu >= this.cpus) return { ok: false, error: 'bad-cpu' };
     const slot = this.route(cpu, hash ?? 0);
     if (slot === REFUSED) return { ok: false, error: 'refused' };
+    // Stryker disable next-line LogicalOperator: equivalent: no outcome or snapshot reads a connection's hash (fastsocket never migrates), memory only
     this.conns.open(conn, slot, cpu, hash ?? NONE);
     return { ok: true, listener: this.listenerId[slot], table: this.routedLocally ? 'local' : 'global' };
   }
@@ -256,6 +258,7 @@ export class FastsocketImpl {
   protected acceptLocal(slot: number): number {
     const global = this.parent[slot];
     if (global === NONE || this.conns.queued[global] === 0) return this.conns.accept(slot);
+    // Stryker disable next-line UpdateOperator: equivalent: only the parity is read; -- from 0 gives -1, then 2^32 - 2, 2^32 - 3 (a Uint32Array): odd, even, odd as ++ gives
     const turn = ++this.acceptTurn[slot];
     const [first, second] = turn & 1 ? [global, slot] : [slot, global];
     const c = this.conns.accept(first);
@@ -325,12 +328,14 @@ export class FastsocketImpl {
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       // At most slotCount links: a table a bug left cyclic still shows (wrong) instead of hanging.
       let slot = this.tableHead[cpu];
+      // Stryker disable next-line UpdateOperator: equivalent: `k` only bounds a walk that ends at NONE first (a table lists each local slot once)
       for (let k = 0; slot !== NONE && k <= this.slotCount; k++, slot = this.tableNext[slot]) tables[cpu].push(this.listenerId[slot]);
     }
     for (const slot of localSlots) {
       const id = this.listenerId[slot];
       const parent = this.parent[slot] === NONE ? null : this.listenerId[this.parent[slot]];
       locals[id] = { id, cpu: this.localCpu[slot], global: parent, queue: queue(slot) };
+      // Stryker disable next-line OptionalChaining: equivalent: a global's close sets its copies' parent to NONE, so an open local's parent is always in `globals`
       if (parent !== null) globals[parent]?.copies.push(id);
     }
     const workers: State['workers'] = {};

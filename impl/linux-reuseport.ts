@@ -16,6 +16,7 @@ export class LinuxReuseportImpl {
   protected readonly cpuProgram: boolean;
 
   /** The group's owner uid: set by the registration that finds the group empty, read only while it has members. */
+  // Stryker disable next-line UnaryOperator: equivalent: the registration that finds the group empty writes it before any read
   protected owner = -1;
 
   // Listener slots (reused after deregister).

@@ -26,6 +26,7 @@ export class ReuserpsImpl {
   protected uid = new Float64Array(16);
   protected limit = new Float64Array(16);
   protected load = new Int32Array(16);
+  // Stryker disable next-line ArrayDeclaration: equivalent: `takeListenerSlot` writes a slot's mask before anything reads it
   protected mask: number[][] = [];
   protected freeSlots: number[] = [];
   protected slotCount = 0;
@@ -45,6 +46,7 @@ export class ReuserpsImpl {
 
   protected conns = new Connections();
   /** Whether the last `route` went to the CPU's own table. */
+  // Stryker disable next-line BooleanLiteral: equivalent: `route` writes it before `connect` reads it (a refused route is not read)
   protected routedLocally = false;
   /** Scratch for the hash fallback's eligible members. */
   private scratch = new Int32Array(16);
@@ -266,7 +268,9 @@ export class ReuserpsImpl {
     return slot;
   }
 
+  // Stryker disable next-line BlockStatement: equivalent: memory only: a slot never given back is never reused, and slot numbers reach no outcome or snapshot
   private releaseListenerSlot(slot: number): void {
+    // Stryker disable next-line ArrayDeclaration: equivalent: a released slot's mask is read only after `takeListenerSlot` writes it again
     this.mask[slot] = [];
     this.freeSlots.push(slot);
   }

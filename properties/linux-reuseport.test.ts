@@ -7,6 +7,25 @@ import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
 import { configSchema, model, type Command } from '../model/linux-reuseport.ts';
 
 describe('linux-reuseport', () => {
+  // First, and by outcomes before snapshots: a slot without an accept queue (or a negative one) makes the
+  // snapshot's queue walk run forever, so this fails cleanly before any run checked by snapshot hangs.
+  it('a connection queued on the 17th listener slot (the first past the accept queues\' first capacity) is accepted from there', async () => {
+    // Listener 16 is the only one with SO_INCOMING_CPU 0, so the probe puts the connect on CPU 0 in its queue
+    // before any later registration could grow the queues; listeners 17 and 18 come only after the accept.
+    // The same run judged by its outcomes alone (an implementation that shows no snapshot), then with snapshots.
+    const outcomesOnly: typeof linuxReuseportScheme = { ...linuxReuseportScheme, implementation: (config) => { const impl = linuxReuseportScheme.implementation(config); return { apply: (cmd) => impl.apply(cmd) }; } };
+    const commands = [
+      ...Array.from({ length: 17 }, (_, l) => ({ op: 'register', listener: l, uid: 7, incomingCpu: l === 16 ? 0 : -1 })),
+      { op: 'connect', conn: 0, cpu: 0, hash: 5 },
+      { op: 'accept', listener: 16 },
+      { op: 'register', listener: 17, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 18, uid: 7, incomingCpu: -1 },
+      { op: 'deregister', listener: 16, cpu: 0 },
+    ];
+    await expectRunConforms(outcomesOnly, { cpus: 2, migrate: true }, commands);
+    await expectRunConforms(linuxReuseportScheme, { cpus: 2, migrate: true }, commands);
+  });
+
   checkScheme(linuxReuseportScheme, { bugs: linuxReuseportBugs });
 
   it('the edges of bad-cpu (a CPU or an SO_INCOMING_CPU of exactly `cpus`) and a probe with matches on both sides of its start conform step by step', async () => {
@@ -29,6 +48,19 @@ describe('linux-reuseport', () => {
     ]);
   });
 
+  it('a probe that wraps past the last member finds the first one, not a stale entry past the group', async () => {
+    await expectRunConforms(linuxReuseportScheme, { cpus: 2, migrate: true }, [
+      { op: 'register', listener: 0, uid: 7, incomingCpu: 1 },
+      { op: 'register', listener: 1, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 2, uid: 7, incomingCpu: -1 },
+      { op: 'register', listener: 3, uid: 7, incomingCpu: 1 },
+      // Listener 3 moves into the hole; its old place, just past the 3 members, still names it.
+      { op: 'deregister', listener: 1, cpu: 0 },
+      // Start index 2 (the last member, no match): the probe wraps to listener 0.
+      { op: 'connect', conn: 0, cpu: 1, hash: 2 ** 32 - 1 },
+    ]);
+  });
+
   it('the implementation matches the model in a group of 40 listeners (past its first typed-array sizes)', () => {
     const config = configSchema.parse({ cpus: 2, migrate: true });
     const impl = new LinuxReuseportImpl(config);
@@ -44,5 +76,10 @@ describe('linux-reuseport', () => {
       state = next;
     }
     expect(impl.snapshot()).toEqual(state);
+  });
+
+  it('apply throws on a command it does not know instead of taking it for another', () => {
+    const impl = new LinuxReuseportImpl(configSchema.parse({}));
+    expect(() => impl.apply({ op: 'listen', conn: 0 } as unknown as Command)).toThrow();
   });
 });

@@ -1,9 +1,28 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reuserpsScheme } from './reuserps.ts';
 import { reuserpsBugs } from './fixtures/reuserps-bugs.ts';
 import { checkScheme, expectRunConforms } from './harness.ts';
+import { ReuserpsImpl } from '../impl/reuserps.ts';
+import { configSchema, type Command } from '../model/reuserps.ts';
 
 describe('reuserps', () => {
+  // First, and by outcomes before snapshots: a slot without an accept queue (or a negative one) makes the
+  // snapshot's queue walk run forever, so this fails cleanly before any run checked by snapshot hangs.
+  it('the second and the 17th listener slots (the first past the accept queues\' first capacity) take and give back their own connections', async () => {
+    // The same run judged by its outcomes alone (an implementation that shows no snapshot), then with snapshots.
+    const outcomesOnly: typeof reuserpsScheme = { ...reuserpsScheme, implementation: (config) => { const impl = reuserpsScheme.implementation(config); return { apply: (cmd) => impl.apply(cmd) }; } };
+    const commands = [
+      ...Array.from({ length: 17 }, (_, l) => ({ op: 'register', listener: l, uid: 0, reuserps: true, cpus: [l === 16 ? 1 : 0], limit: 0 })),
+      { op: 'connect', conn: 0, cpu: 1, hash: 5 },
+      { op: 'accept', listener: 16 },
+      { op: 'connect', conn: 1, cpu: 0, hash: 5 },
+      { op: 'connect', conn: 2, cpu: 0, hash: 5 },
+      { op: 'accept', listener: 1 },
+    ];
+    await expectRunConforms(outcomesOnly, { cpus: 2, slotsPerCpu: 32 }, commands);
+    await expectRunConforms(reuserpsScheme, { cpus: 2, slotsPerCpu: 32 }, commands);
+  });
+
   checkScheme(reuserpsScheme, { bugs: reuserpsBugs });
 
   it('the edges of bad-cpu (a CPU of exactly `cpus` in a connect and in a registration) conform step by step', async () => {
@@ -28,5 +47,10 @@ describe('reuserps', () => {
       ...connects(150),
       ...Array.from({ length: 40 }, (_, c) => ({ op: 'close', conn: c * 7 })),
     ]);
+  });
+
+  it('apply throws on a command it does not know instead of taking it for another', () => {
+    const impl = new ReuserpsImpl(configSchema.parse({}));
+    expect(() => impl.apply({ op: 'listen', conn: 0 } as unknown as Command)).toThrow();
   });
 });
