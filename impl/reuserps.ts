@@ -118,6 +118,8 @@ export class ReuserpsImpl {
 
   /** Among all eligible members in registration order, index floor(hash * k / 2^32). */
   protected pickByHash(hash: number): number {
+    // At most one entry per member: the scratch grows with the group.
+    if (this.scratch.length < this.memberCount) this.scratch = new Int32Array(this.members.length);
     let k = 0;
     for (let i = 0; i < this.memberCount; i++) {
       const slot = this.members[i];

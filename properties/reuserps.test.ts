@@ -25,6 +25,17 @@ describe('reuserps', () => {
 
   checkScheme(reuserpsScheme, { bugs: reuserpsBugs });
 
+  it('the hash fallback picks among more eligible members than its first scratch holds (20 on CPU 0, a connect on CPU 1)', async () => {
+    // Found by a mutation review: the scratch list of eligible members was 16 long and never grew, so the
+    // 17th to 20th members of a hash fallback were read past its end (listener undefined).
+    await expectRunConforms(reuserpsScheme, { cpus: 2, slotsPerCpu: 32, fallback: 'hash' }, [
+      ...Array.from({ length: 20 }, (_, l) => ({ op: 'register', listener: l, uid: 0, reuserps: true, cpus: [0], limit: 0 })),
+      { op: 'connect', conn: 0, cpu: 1, hash: 0xffffffff },
+      { op: 'connect', conn: 1, cpu: 1, hash: 0xd0000000 },
+      { op: 'connect', conn: 2, cpu: 1, hash: 0 },
+    ]);
+  });
+
   it('the edges of bad-cpu (a CPU of exactly `cpus` in a connect and in a registration) conform step by step', async () => {
     await expectRunConforms(reuserpsScheme, { cpus: 4, slotsPerCpu: 4 }, [
       { op: 'register', listener: 0, uid: 0, reuserps: true, cpus: [0, 4], limit: 0 },
