@@ -13,11 +13,11 @@ export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
     // rss-ports keeps its hash's tests (the table-driven Toeplitz of impl/) in a file of their own.
-    include: [`properties/${scheme}.test.ts`, ...(scheme === 'rss-ports' ? ['properties/toeplitz.test.ts'] : []), ...(target === 'model' ? ['traces/replay.test.ts'] : [])],
+    include: [`properties/${scheme}.test.ts`, ...(scheme === 'rss-ports' ? ['properties/toeplitz.test.ts'] : []), ...(target === 'model' ? ['traces/replay.test.ts', 'properties/model-load.test.ts'] : [])],
     // impl/: every test of the scheme's file but the planted bugs' (a test that runs no impl/ code covers
     // no mutant of it, so it costs nothing).
     // model/: the model's own properties and readings (`the <scheme> model obeys ...`, `... takes exactly
-    // ...`), judge against allowedOutcomes, the narrower-than-model checks, the traces, and a scheme's
+    // ...`), its module loading (`the <scheme> model module loads`: a schema zod refuses fails there as a test), judge against allowedOutcomes, the narrower-than-model checks, the traces, and a scheme's
     // hand-written model tests (dragonfly's hash-less connect and relation blocks, rss-ports' model-and-impl
     // checks). Matched against the full name, so each pattern names what the harness calls the test.
     testNamePattern:

@@ -279,7 +279,8 @@ function burstFor(config: Config): fc.Arbitrary<Command[]> {
 /**
  * Three local copies on one CPU, connects there and on another CPU (the global queue), accepts
  * alternating over two of them, one of the three (first, middle or last) closed, more connects:
- * the CPU table shapes, and a rule per listener (not per CPU) about alternation.
+ * the CPU table shapes, and a rule per listener (not per CPU) about alternation. Now and then the
+ * third copy is spawned between the first two accepts: an addition to a table between accepts on it.
  */
 function tableTrioFor(config: Config): fc.Arbitrary<Command[]> {
   const connectsOn = (cpu: number) =>
@@ -290,14 +291,17 @@ function tableTrioFor(config: Config): fc.Arbitrary<Command[]> {
       fc.uniqueArray(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }),
       fc.nat({ max: 2 }),
       fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      fc.boolean(),
     )
-    .chain(([cpu, locals, closing, again]) =>
+    .chain(([cpu, locals, closing, again, late]) =>
       fc.tuple(connectsOn(cpu), connectsOn((cpu + 1) % config.cpus), connectsOn(cpu)).map(([here, there, then]): Command[] => [
         { op: 'listen', listener: 0, uid: 1000 },
-        ...locals.map((local, worker): Command => ({ op: 'spawn', listener: 0, local, worker, cpu })),
+        ...locals.slice(0, late ? 2 : 3).map((local, worker): Command => ({ op: 'spawn', listener: 0, local, worker, cpu })),
         ...here,
         ...there,
-        ...[0, 1, 0].map((k): Command => ({ op: 'accept', listener: locals[k] })),
+        { op: 'accept', listener: locals[0] },
+        ...(late ? [{ op: 'spawn' as const, listener: 0, local: locals[2], worker: 2, cpu }] : []),
+        ...[1, 0].map((k): Command => ({ op: 'accept', listener: locals[k] })),
         { op: 'close', listener: locals[closing] },
         // Now and then the new head of the two left closes too: a table's links after two removals.
         ...(again ? [{ op: 'close' as const, listener: locals[closing === 0 ? 1 : 0] }] : []),

@@ -94,10 +94,12 @@ export const incomingCpuPreference: LinuxProperty = {
     if (after.incomingCpus !== count) return `the group counts ${after.incomingCpus} members with SO_INCOMING_CPU after ${show(cmd)}, not ${count}`;
     if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
     if (programDecides(before, cmd.cpu) || before.incomingCpus === 0) return null;
-    const allowed = new Set(starts(before.members.length, cmd.hash).map((start) => probeFrom(before.members, start, cmd.cpu).id));
+    // A connect changes no member: the after-state's group, read plain, is the one the connect probed.
+    const members = after.members;
+    const allowed = new Set(starts(members.length, cmd.hash).map((start) => probeFrom(members, start, cmd.cpu).id));
     return allowed.has(outcome.listener)
       ? null
-      : `CPU ${cmd.cpu}${cmd.hash === undefined ? '' : ` with hash ${cmd.hash}`} over ${show(before.members.map((m) => [m.id, m.incomingCpu]))} may go to ${show([...allowed])}, went to ${outcome.listener}`;
+      : `CPU ${cmd.cpu}${cmd.hash === undefined ? '' : ` with hash ${cmd.hash}`} over ${show(members.map((m) => [m.id, m.incomingCpu]))} may go to ${show([...allowed])}, went to ${outcome.listener}`;
   }),
 };
 
@@ -115,12 +117,14 @@ export const localFlag: LinuxProperty = {
   // A history property: it remembers which meanings the run's connects have left open (names only).
   monitor: () => {
     let open = Object.keys(localMeanings) as (keyof typeof localMeanings)[];
-    return ({ before, cmd, outcome }) => {
+    return ({ before, cmd, outcome, after }) => {
       if (cmd.op !== 'connect' || !outcome.ok || !('listener' in outcome)) return null;
-      const step = { before, cmd, outcome };
+      // A connect changes no member, so the group after it is the group it found: read the after-state,
+      // plain, rather than the before-view (a trap per read, per member of a 128-member group).
+      const step = { before: after, cmd, outcome };
       const left = open.filter((meaning) => localMeanings[meaning](step) === outcome.local);
       if (left.length === 0) {
-        return `local is ${outcome.local} for listener ${outcome.listener} (SO_INCOMING_CPU ${incomingOf(before, outcome.listener)}) on CPU ${cmd.cpu}: no meaning the run has kept (${open.join(', ')}) gives that`;
+        return `local is ${outcome.local} for listener ${outcome.listener} (SO_INCOMING_CPU ${incomingOf(after, outcome.listener)}) on CPU ${cmd.cpu}: no meaning the run has kept (${open.join(', ')}) gives that`;
       }
       open = left;
       return null;

@@ -14,7 +14,11 @@
 //      a smaller limit or hash may let more commands go. Fields get one pass over the commands in
 //      all, and none once the run is down to SHORT commands (each try is a whole run, and most
 //      simpler fields shorten nothing);
-//   3. when neither, the config, keeping the very commands that failed (a command naming a CPU the
+//   3. when neither, two commands of one op merged into one: one is dropped and the value its field
+//      had is replaced, in the other commands, by the value the kept one has (first in fields of the
+//      same name, then in every field): a second listen whose only use is a spawn of it goes, the
+//      spawn now naming the first. Each merge drops a command, so shrinking still ends;
+//   4. when none of these, the config, keeping the very commands that failed (a command naming a CPU the
 //      smaller config lacks is still a valid command: it is refused or judged like any other); a
 //      smaller config restarts the scan; at most CONFIG_TRIES smaller configs are tried in all.
 // Every step is deterministic, so fast-check's path still replays a shrunk run.
@@ -87,19 +91,20 @@ class ShrinkingRuns<Source, Config, Cmd> extends fc.Arbitrary<Run<Config, Cmd>> 
     const simplified = fc
       .stream(commands.length > SHORT ? simplerRuns(commands, field, this.countsDown) : [][Symbol.iterator]())
       .map(([simpler, at]) => this.value(source, simpler, singles(simpler.length), false, at, true, configTries));
+    const merged = fc.stream(mergedRuns(commands)).map((merged) => this.value(source, merged, singles(merged.length), false, 0, false, configTries));
     let tries = 0;
     const byConfig = this.sources
       .shrink(source.value_, source.context)
       .take(configTries)
       .map((s) => this.value(s, commands, singles(commands.length), false, field, false, configTries - ++tries, early));
     // A simpler field goes on with the fields after it; a dropped chunk with the rest of its scan.
-    if (simplifying) return simplified.join(dropped, byConfig);
+    if (simplifying) return simplified.join(dropped, merged, byConfig);
     // Where a big config makes every run costly, it shrinks right after the prefix cut, before the commands.
-    if (!prefixes && early && this.configFirst) return byConfig.join(dropped, simplified);
-    if (!prefixes) return dropped.join(simplified, byConfig);
+    if (!prefixes && early && this.configFirst) return byConfig.join(dropped, simplified, merged);
+    if (!prefixes) return dropped.join(simplified, merged, byConfig);
     // First the shortest failing prefix of 1, 2, 4, ... commands: the scan then never replays commands past the failure.
     const cut = fc.stream(doubling(commands.length)).map((n) => this.value(source, commands.slice(0, n), fresh(n), false, 0, false, configTries, true));
-    return cut.join(dropped, simplified, byConfig);
+    return cut.join(dropped, simplified, merged, byConfig);
   }
 }
 
@@ -138,6 +143,40 @@ function* simplerCommands<Cmd>(cmd: Cmd, countsDown: CountsDown<Cmd>): IterableI
       for (const smaller of value <= 8 || countsDown(cmd, key) ? new Set([0, value - 1]) : [0]) yield { ...cmd, [key]: smaller };
     }
     if (Array.isArray(value)) for (let k = 0; k < value.length; k++) yield { ...cmd, [key]: value.filter((_, j) => j !== k) };
+  }
+}
+
+/**
+ * The commands with command `j` dropped and merged into an earlier or later command `i` of the same op:
+ * where `j`'s field `key` held `a` and `i`'s holds `b`, every other command's `a` becomes `b` — in
+ * fields named `key` only, then in every field (an id may be named `local` where made and `listener`
+ * where used). Only values some other command uses: otherwise dropping `j` alone was tried already.
+ */
+function* mergedRuns<Cmd>(commands: Cmd[]): IterableIterator<Cmd[]> {
+  const fields = (cmd: Cmd) => (cmd !== null && typeof cmd === 'object' ? Object.entries(cmd) : []);
+  for (let j = commands.length - 1; j >= 0; j--) {
+    const dropped = commands[j] as Record<string, unknown>;
+    for (const [key, a] of fields(commands[j])) {
+      if (key === 'op' || typeof a !== 'number') continue;
+      const usedElsewhere = commands.some((c, n) => n !== j && fields(c).some(([, v]) => v === a));
+      if (!usedElsewhere) continue;
+      // The every-field variant only where some other field holds `a` too (else it is the same run).
+      const inOtherFields = commands.some((c, n) => n !== j && fields(c).some(([k, v]) => v === a && k !== key));
+      const seen = new Set<number>();
+      for (let i = 0; i < commands.length; i++) {
+        const kept = commands[i] as Record<string, unknown>;
+        const b = kept[key];
+        if (i === j || kept.op !== dropped.op || typeof b !== 'number' || b === a || seen.has(b)) continue;
+        seen.add(b);
+        for (const everyField of inOtherFields ? [false, true] : [false]) {
+          yield commands.flatMap((c, n) => {
+            if (n === j) return [];
+            const renamed = Object.fromEntries(fields(c).map(([k, v]) => [k, v === a && (everyField || k === key) ? b : v]));
+            return [renamed as Cmd];
+          });
+        }
+      }
+    }
   }
 }
 
