@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatAddress, NumaImpl, parseAddress } from '../impl/numa.ts';
-import { isAddress, type Command } from '../model/numa.ts';
+import { commandSchema, isAddress, type Command } from '../model/numa.ts';
 import { numaScheme } from './numa.ts';
 import { numaBugs } from './fixtures/numa-bugs.ts';
 import { checkScheme, expectRunConforms } from './harness.ts';
@@ -100,6 +100,14 @@ describe('numa', () => {
     const impl = new NumaImpl({ domains: 4, groupMax: 256 });
     const outcomes = commands.map((c) => impl.apply(c));
     expect(outcomes.slice(-2)).toEqual([{ ok: true, listener: 1, local: false }, { ok: true, listener: 1, local: false }]);
+  });
+
+  it('the numa model refuses a "curdom" setDomain without the calling CPU, naming the field, and needs a CPU for nothing else', () => {
+    const parsed = commandSchema.safeParse({ op: 'setDomain', listener: 1, domain: 'curdom' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => [i.path, i.message])).toEqual([[['cpu'], '"curdom" needs the calling CPU']]);
+    expect(commandSchema.safeParse({ op: 'setDomain', listener: 1, domain: 'curdom', cpu: 3 }).success).toBe(true);
+    for (const domain of [0, 'nodom']) expect(commandSchema.safeParse({ op: 'setDomain', listener: 1, domain }).success).toBe(true);
   });
 
   it("the impl's address parser on the edges of the dotted-quad grammar (empty octets, dots too few or too many, at either end)", () => {
