@@ -15,6 +15,16 @@ export const noLostConnections: Property<unknown, QueueState, Cmd, Out> = {
   rule: 'true iff every connection stays queued in exactly one listener, accepted, or is listed as migrated, reset or closed — none disappears',
   monitor: everyStep(({ before, cmd, outcome, after }) => {
     const queueOf = (s: QueueState, listener: number) => s.members.find((m) => m.id === listener)?.queue ?? [];
+    /**
+     * The queue a listener had before the step. Found by its place in the after-state (plain, so the
+     * search costs no trap) when it held that place before too, as it does unless the step moved members;
+     * else by a search of the before-view (a trap per member read).
+     */
+    const queueBefore = (listener: number) => {
+      const at = after.members.findIndex((m) => m.id === listener);
+      const there = at >= 0 ? before.members[at] : undefined;
+      return there?.id === listener ? there.queue : queueOf(before, listener);
+    };
     /** The newcomers of a step wait, in order, at the tail of their listener's queue, which grew by as many. */
     const joinedTail = (listener: number, newcomers: number[]) => {
       for (const c of newcomers) {
@@ -22,7 +32,7 @@ export const noLostConnections: Property<unknown, QueueState, Cmd, Out> = {
         if (!conn || conn.accepted || conn.listener !== listener) return `connection ${c} should wait in ${listener}'s queue but is ${show(conn)}`;
       }
       const queue = queueOf(after, listener);
-      const grown = queue.length - (listener === cmd.listener && cmd.op === 'deregister' ? 0 : queueOf(before, listener).length);
+      const grown = queue.length - (listener === cmd.listener && cmd.op === 'deregister' ? 0 : queueBefore(listener).length);
       if (grown !== newcomers.length) return `${listener}'s queue grew by ${grown}, but ${newcomers.length} connections joined it`;
       const tail = queue.slice(queue.length - newcomers.length);
       return sameValue(tail, newcomers) ? null : `${listener}'s queue ends with ${show(tail)}, expected ${show(newcomers)}`;
@@ -41,7 +51,7 @@ export const noLostConnections: Property<unknown, QueueState, Cmd, Out> = {
     if (cmd.op === 'connect' && 'listener' in outcome) return joinedTail((outcome as { listener: number }).listener, [cmd.conn!]);
     if (cmd.op === 'close') return gone(cmd.conn!, was && !was.accepted && was.listener !== null ? [was.listener] : []);
     if (cmd.op === 'accept' && typeof outcome.conn === 'number') {
-      const head = queueOf(before, cmd.listener!)[0];
+      const head = queueBefore(cmd.listener!)[0];
       if (head !== outcome.conn) return `accept returned ${outcome.conn}, but the head of the queue was ${head}`;
       const conn = after.connections[head];
       if (!conn?.accepted) return `accepted connection ${head} is ${show(conn)}`;
