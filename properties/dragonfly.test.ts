@@ -10,6 +10,16 @@ import { checkScheme, expectRunConforms } from './harness.ts';
 describe('dragonfly', () => {
   checkScheme(dragonflyScheme, { bugs: dragonflyBugs });
 
+  it('the dragonfly model takes only a power of two of CPUs, from 1 to 128, naming the field', () => {
+    for (const cpus of [1, 2, 4, 8, 16, 32, 64, 128]) expect(configSchema.safeParse({ cpus }).success, `${cpus}`).toBe(true);
+    for (const cpus of [0, 3, 5, 6, 7, 12, 96, 127, 256, 2.5]) {
+      const parsed = configSchema.safeParse({ cpus });
+      expect(parsed.error?.issues.map((i) => i.path), `${cpus}`).toEqual([['cpus']]);
+    }
+    expect(configSchema.safeParse({ cpus: 6 }).error?.issues[0].message).toBe('must be a power of two (1, 2, 4, ..., 128)');
+    expect(configSchema.parse({}).cpus).toBe(128);
+  });
+
   it('a run wider than the implementation\'s first table sizes (40 listeners, 600 connections) conforms step by step', async () => {
     const hash = (i: number) => Math.imul(i + 1, 2654435761) >>> 0;
     const connects = (from: number) => Array.from({ length: 300 }, (_, c) => ({ op: 'connect', conn: from + c, hash: hash(from + c) }));
