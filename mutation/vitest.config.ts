@@ -5,6 +5,20 @@
 // `the model |...`, which no harness test name contains: model/ runs were judged by the traces and
 // judge only.)
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The model-load test first. A model/ mutant that makes zod refuse a schema fails every other file at
+ * its import, where no test reports it; Stryker's runner stops at the first failure, so the load test,
+ * which fails as a test and kills the mutant, must not wait behind them.
+ */
+class LoadTestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const first = (f: TestSpecification) => (f.moduleId.endsWith('model-load.test.ts') ? 0 : 1);
+    return sorted.sort((a, b) => first(a) - first(b));
+  }
+}
 
 const scheme = process.env.MUTATION_SCHEME ?? 'reuserps';
 const target = process.env.MUTATION_TARGET ?? 'impl';
@@ -25,6 +39,7 @@ export default defineConfig({
         ? /^(?!.*catches the planted bug)/
         : new RegExp(`the ${scheme} model |${scheme} connect without a hash|${scheme} model as a relation|model and impl|judge accepts|replays |judges |is narrower than`),
     maxWorkers: 1,
+    sequence: { sequencer: LoadTestFirst },
     testTimeout: 120_000,
     reporters: ['dot'],
   },
