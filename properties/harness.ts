@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { runCampaign, type PropertyResult } from '../core/campaign.ts';
 import { runSequence } from '../core/runner.ts';
 import { allowedOutcomes, initialState, initialStates, judge, observe, stepWith, type Choose } from '../core/relation.ts';
-import { allProperties, conformance, type AnyScheme, type Implementation } from '../core/scheme.ts';
+import { allProperties, conformance, withoutHash, type AnyScheme, type Implementation } from '../core/scheme.ts';
 import { canonical } from '../core/vocabulary.ts';
 import { builtin, checked, modelSubject, type Subject } from '../core/subject.ts';
 import { DEFAULT_RUNS } from '../schemes.ts';
@@ -155,10 +155,6 @@ export function checkScheme(scheme: AnyScheme, checks: SchemeChecks): void {
     const read = new Set<string>();
     const chosen = new Set<string>();
     // Each run also without hashes: some freedoms (which listener a hash-less connect gets) arise only there.
-    const withoutHash = (cmd: unknown) => {
-      const { hash: _, ...rest } = cmd as Record<string, unknown>;
-      return rest;
-    };
     const samples = fc.sample(scheme.runs, { seed, numRuns: 200 });
     for (const { config, commands } of [...samples, ...samples.map((r) => ({ ...r, commands: r.commands.map(withoutHash) }))]) {
       let state = scheme.model.init(config, (reading, options) => {
