@@ -4,7 +4,7 @@ import { linuxReuseportScheme } from './linux-reuseport.ts';
 import { linuxReuseportBugs } from './fixtures/linux-reuseport-bugs.ts';
 import { checkScheme, expectRunConforms } from './harness.ts';
 import { LinuxReuseportImpl } from '../impl/linux-reuseport.ts';
-import { configSchema, model, type Command } from '../model/linux-reuseport.ts';
+import { commandSchema, configSchema, model, type Command } from '../model/linux-reuseport.ts';
 
 describe('linux-reuseport', () => {
   // First, and by outcomes before snapshots: a slot without an accept queue (or a negative one) makes the
@@ -81,5 +81,26 @@ describe('linux-reuseport', () => {
   it('apply throws on a command it does not know instead of taking it for another', () => {
     const impl = new LinuxReuseportImpl(configSchema.parse({}));
     expect(() => impl.apply({ op: 'listen', conn: 0 } as unknown as Command)).toThrow();
+  });
+});
+
+describe('linux-reuseport config and readings', () => {
+  it('the linux-reuseport model takes either family (IPv4 by default) and names the range of a bad SO_INCOMING_CPU', () => {
+    expect(configSchema.parse({}).family).toBe('ipv4');
+    expect(configSchema.parse({ family: 'ipv4' }).family).toBe('ipv4');
+    expect(configSchema.parse({ family: 'ipv6' }).family).toBe('ipv6');
+    const bad = commandSchema.safeParse({ op: 'setIncomingCpu', listener: 1, incomingCpu: 128 });
+    expect(bad.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['incomingCpu', 'is out of range: CPU numbers run 0..127']]);
+  });
+
+  it('the linux-reuseport model reads `local` three ways under the CPU program and two ways without it (there "the program chose" is always-false)', () => {
+    const offered = (raw: object) => {
+      const readings: Record<string, readonly unknown[]> = {};
+      model.init(configSchema.parse(raw), (reading, options) => ((readings[reading] = options), options[0]));
+      return readings;
+    };
+    expect(offered({ program: 'cpu' }).local).toEqual(['incoming-cpu-matches', 'always-false', 'cpu-program-chose']);
+    expect(offered({}).local).toEqual(['incoming-cpu-matches', 'always-false']);
+    expect(offered({}).local).toEqual(offered({ program: 'none' }).local);
   });
 });
