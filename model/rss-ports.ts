@@ -37,7 +37,9 @@ const keyDigits = (k: string) => k.replace(/^\s*0x/i, '').replace(/[\s:]/g, '');
 /** The family a config means: as given, else the local address's, else IPv4. */
 const familyOf = (c: { family?: Family; localAddress?: string }): Family =>
   c.family ?? (c.localAddress !== undefined && parseIPv4(c.localAddress) === null && parseIPv6(c.localAddress) !== null ? 'ipv6' : 'ipv4');
-const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+/** For a positive integer: true iff it is a power of two (callers check the range first). */
+const isPowerOfTwo = (n: number) => (n & (n - 1)) === 0;
+const RETA_SIZE = 'must be a power of two in 2..65536';
 
 export const configSchema = z
   .strictObject({
@@ -52,9 +54,10 @@ export const configSchema = z
     retaSize: z
       .number()
       .int()
-      .min(2, 'must be a power of two in 2..65536')
-      .max(65536, 'must be a power of two in 2..65536')
-      .refine(isPowerOfTwo, 'must be a power of two in 2..65536')
+      // A size out of range stops there: one message, not a second from the power-of-two check.
+      .min(2, { message: RETA_SIZE, abort: true })
+      .max(65536, { message: RETA_SIZE, abort: true })
+      .refine(isPowerOfTwo, RETA_SIZE)
       .optional(),
     buckets: z.number().int().min(1).max(65536).default(8),
     reta: z.array(z.number().int().nonnegative()).optional(),
@@ -78,7 +81,7 @@ export const configSchema = z
       const size = c.retaSize ?? c.reta.length;
       if (c.reta.length !== size) {
         ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have retaSize (${size}) entries, has ${c.reta.length}` });
-      } else if (!isPowerOfTwo(size) || size < 2 || size > 65536) {
+      } else if (size < 2 || size > 65536 || !isPowerOfTwo(size)) {
         ctx.addIssue({ code: 'custom', path: ['reta'], message: `must have a power of two in 2..65536 entries, has ${size}` });
       }
       const at = c.reta.findIndex((b) => b >= c.buckets);

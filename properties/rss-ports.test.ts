@@ -134,7 +134,7 @@ describe('rss-ports config', () => {
     expect(issues({ key: 'ab'.repeat(65) })).toEqual([['key', 'is longer than 64 bytes']]);
     expect(issues({ key: 'ab'.repeat(64) })).toBeNull();
     const notPow2 = [['retaSize', 'must be a power of two in 2..65536']];
-    for (const retaSize of [1, 3, 6, 131072]) expect(issues({ retaSize }), `${retaSize}`).toEqual(notPow2);
+    for (const retaSize of [-2, 0, 1, 3, 6, 100000, 131072]) expect(issues({ retaSize }), `${retaSize}`).toEqual(notPow2);
     for (const retaSize of [2, 4, 65536]) expect(issues({ retaSize }), `${retaSize}`).toBeNull();
     expect(issues({ reta: [0, 1], retaSize: 4 })).toEqual([['reta', 'must have retaSize (4) entries, has 2']]);
     expect(issues({ reta: [0, 1, 2] })).toEqual([['reta', 'must have a power of two in 2..65536 entries, has 3']]);
@@ -157,9 +157,11 @@ describe('rss-ports config', () => {
   });
 
   it("the rss-ports model keeps each remote's aligned ports apart, however its address and port digits run together", () => {
-    // 198.51.100.7 port 443 and 198.51.100.74 port 43 spell the same digits; each must get its own ports.
+    // 198.51.100.7 port 443 and 198.51.100.74 port 43 spell the same digits, and so do 1.23.4.5 and 12.3.4.5;
+    // each must get its own ports.
     const config = configSchema.parse({ portRange: [40000, 40255], retaSize: 16, buckets: 4 });
-    for (const remote of [{ address: '198.51.100.7', port: 443 }, { address: '198.51.100.74', port: 43 }]) {
+    const remotes = [['198.51.100.7', 443], ['198.51.100.74', 43], ['1.23.4.5', 443], ['12.3.4.5', 443]] as const;
+    for (const remote of remotes.map(([address, port]) => ({ address, port }))) {
       for (let bucket = 0; bucket < 4; bucket++) {
         const expected = Array.from({ length: 256 }, (_, i) => 40000 + i).filter((p) => bucketOf(config, remote, p) === bucket);
         expect(alignedPorts(config, remote, bucket), `${remote.address}:${remote.port} bucket ${bucket}`).toEqual(expected);
