@@ -3,7 +3,7 @@ import { fastsocketScheme } from './fastsocket.ts';
 import { fastsocketBugs } from './fixtures/fastsocket-bugs.ts';
 import { checkScheme, expectRunConforms } from './harness.ts';
 import { FastsocketImpl } from '../impl/fastsocket.ts';
-import { configSchema, type Command } from '../model/fastsocket.ts';
+import { configSchema, model, UNBOUND_ON_ONE_CPU, type Command } from '../model/fastsocket.ts';
 
 describe('fastsocket', () => {
   // First, and by outcomes before snapshots: a slot without an accept queue makes the snapshot's queue walk
@@ -78,5 +78,19 @@ describe('fastsocket', () => {
   it('apply throws on a command it does not know instead of taking it for another', () => {
     const impl = new FastsocketImpl(configSchema.parse({}));
     expect(() => impl.apply({ op: 'register', conn: 0 } as unknown as Command)).toThrow();
+  });
+});
+
+describe('fastsocket readings', () => {
+  it('the fastsocket model reads how an unbound worker is placed only on one CPU with spawning on, the one config where a spawn consults it', () => {
+    const readings = (raw: object) => {
+      const names: string[] = [];
+      model.init(configSchema.parse(raw), (reading, options) => (names.push(reading), options[0]));
+      return names;
+    };
+    expect(readings({ cpus: 1, listenSpawn: 1 })).toContain(UNBOUND_ON_ONE_CPU.name);
+    expect(readings({ cpus: 1, listenSpawn: 2 })).toContain(UNBOUND_ON_ONE_CPU.name);
+    expect(readings({ cpus: 1, listenSpawn: 0 })).not.toContain(UNBOUND_ON_ONE_CPU.name);
+    expect(readings({ cpus: 2, listenSpawn: 1 })).not.toContain(UNBOUND_ON_ONE_CPU.name);
   });
 });
