@@ -33,7 +33,9 @@ describe('check --parallel through the process adapter', () => {
     expect(out).toMatch(/^>> *\d+ .*"op":"connect"/m);
     expect(out).toMatch(/the spec allows \{"ok":false,"error":"refused"\}/);
     const length = Number(/violated at step \d+ \((\d+) commands, /.exec(out)?.[1]);
-    expect(length, out).toBeLessThanOrEqual(5);
+    // A real race shows only when the threads interleave so: a shrink candidate that did not race this time is
+    // kept out, so the shrink may stop one command above the shortest (6 seen once in CI, 2026-12-02).
+    expect(length, out).toBeLessThanOrEqual(6);
     const saved = /saved: (\S+)/.exec(out)![1];
     const trace = JSON.parse(readFileSync(saved, 'utf8'));
     expect(trace.format).toBe('steerspec-trace/2');
