@@ -191,7 +191,7 @@ export function plansFor(options: BenchOptions): Plans {
       }
     : {
         micro: { rounds: 10, iterations: 40, warmup: 8, scale: 1 },
-        oracle: { rounds: 6, runs: 100, warmup: true },
+        oracle: { rounds: 8, runs: 300, warmup: true },
         steps: { rounds: 10, blocks: 4, steps: 50 },
         open: [1_000, 100_000],
         table: [8, 128],

@@ -386,6 +386,38 @@ describe('one campaign checks every property on each run', () => {
     expect(grown.evaluated['snapshot-matches-model']).toBeLessThan(n / 2);
     expect(grown.evaluated['snapshot-matches-model']).toBeGreaterThan(n / 10);
   });
+
+  it('readings wait on snapshots: followed only when the first cannot explain a step or a snapshot, with the same verdicts', async () => {
+    // A counter of either direction; its snapshot shows the direction it counts in.
+    const counter = (step: 1 | -1, shown = step === 1 ? 'up' : 'down') => {
+      let value = 0;
+      const picks: number[] = [];
+      return {
+        apply: (cmd: unknown) => ((cmd as Cmd).op === 'tick' ? { value: (value += step) } : (picks.push(1), { got: 1 })),
+        snapshot: () => ({ direction: shown, value, picks: [...picks] }),
+      };
+    };
+    const run = (implementation: ReturnType<typeof counter>, commands: Cmd[], allReadings = false) =>
+      runSequence({ scheme, config: { start: 0 }, commands, implementation, properties: [snapshotMatchesModel], allReadings });
+    const pick: Cmd = { op: 'pick', options: [1] };
+    // Picks leave the direction open: the runner follows only the first reading, unless told to follow all.
+    expect((await run(counter(1), [pick, pick])).readings).toEqual([{ direction: 'up' }]);
+    expect((await run(counter(1), [pick, pick], true)).readings).toEqual([{ direction: 'up' }, { direction: 'down' }]);
+    // An outcome only the waiting reading gives wakes it, through the steps before.
+    const down = await run(counter(-1), [pick, tick, tick]);
+    expect(down.failures).toEqual([]);
+    expect(down.readings).toEqual([{ direction: 'down' }]);
+    // So does a snapshot only the waiting reading matches, while both explain every outcome.
+    const shownDown = await run(counter(1, 'down'), [pick, pick]);
+    expect(shownDown.failures).toEqual([]);
+    expect(shownDown.evaluated['snapshot-matches-model']).toBe(2);
+    // A history that needs one reading and then the other is still rejected.
+    let value = 0;
+    const both = { apply: () => ({ value: (value = value === 0 ? 1 : 0) }), snapshot: () => ({ direction: 'up', value, picks: [] }) };
+    const rejected = await runSequence({ scheme, config: { start: 0 }, commands: [tick, tick], implementation: both, properties: [snapshotMatchesModel] });
+    expect(rejected.failures.map((f) => [f.property, f.index])).toEqual([['conformance', 1]]);
+    expect(rejected.failures[0].message).toMatch(/under any of the 2 states|is not allowed/);
+  });
 });
 
 describe('sameValue', () => {

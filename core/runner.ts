@@ -2,8 +2,9 @@
 // on every step. The model side is a state set (core/relation.ts): conformance holds while the set is
 // not empty, whatever was selected. Properties are checked on the implementation's snapshot when it has
 // one (except in a long run: see LONG_RUN), else on the model's states: a state property on every member
-// of the set, a history property (one with memory) once per reading. Each property counts the steps it
-// was really evaluated on.
+// of the set, a history property (one with memory) once per reading. On snapshots the set follows one
+// reading until it cannot explain the run (see `waiting`). Each property counts the steps it was really
+// evaluated on.
 import { allowedOutcomes, follow, initialStates, judge, observe, type Branch } from './relation.ts';
 import { conformance, isStateProperty, snapshotMatchesModel, withInputs, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
 import { InputError, sameValue, show, sizeOf } from './vocabulary.ts';
@@ -37,7 +38,10 @@ export interface RunResult {
   fault?: Failure;
   /** Per selected property, how many steps it was evaluated on. */
   evaluated: Record<string, number>;
-  /** The readings that explain the whole run (empty when it left the relation). */
+  /**
+   * Readings that explain the whole run (empty when it left the relation): every one with `allReadings`;
+   * without it, a run checked on a subject's snapshots lists only the readings it was followed under.
+   */
   readings: Record<string, unknown>[];
 }
 
@@ -52,6 +56,8 @@ export interface RunInput {
   expects?: (unknown | undefined)[];
   /** Told of every step the subject answered: its command, its outcome and a model state before it. */
   onStep?: (cmd: unknown, outcome: unknown, before: unknown) => void;
+  /** Follow every reading to the end, so that `readings` lists all that explain the run. */
+  allReadings?: boolean;
 }
 
 type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
@@ -119,6 +125,22 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   };
 
   let set: Branch<unknown>[] = initialStates(model, config);
+  // On a subject's snapshots the properties see the subject's state, not the set's: the set need only
+  // hold the reading the subject follows. The others wait (their start states and the steps since) and
+  // are followed up to now only when the readings followed cannot explain a step or a snapshot, so the
+  // verdicts are the same and a step costs the model's step under one reading, not under each.
+  let waiting: Branch<unknown>[] = [];
+  const since: { cmd: unknown; outcome: unknown }[] = [];
+  if (onSnapshots && input.onStep === undefined && set.length > 1) [set, waiting] = [set.slice(0, 1), set.slice(1)];
+  /** The waiting readings, followed through every step so far: they join the set. */
+  const wake = (): Branch<unknown>[] => {
+    let woken = waiting;
+    waiting = [];
+    for (const step of since) woken = follow(model, woken, step.cmd, step.outcome);
+    since.length = 0;
+    set = [...set, ...woken];
+    return woken;
+  };
   // A trace's expectations are judged along their own history, which may take other allowed
   // outcomes than the implementation does; steps without `expect` follow the implementation.
   let expectSet: Branch<unknown>[] | undefined = input.expects?.some((e) => e !== undefined) ? initialStates(model, config) : undefined;
@@ -151,6 +173,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
         throw e;
       }
       let moves = advance(set, cmd, outcome);
+      if (moves.length === 0 && waiting.length > 0) moves = advance(wake(), cmd, outcome);
       if (moves.length === 0 && implementation.validate) {
         // Only a reply the model does not allow as it came can be outside the vocabulary (or need its defaults).
         const parsed = implementation.validate(cmd, outcome);
@@ -173,12 +196,19 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       }
       const compare = (after: unknown) => {
         result.evaluated[snapshotMatchesModel.name]++;
-        // The reading the subject follows matched last time: its branch is compared first.
-        const first = moves.findIndex((m) => m.after.origin === matchedOrigin);
         const matches = (m: Step) => sameValue(after, m.after.state) && ((matchedOrigin = m.after.origin), true);
-        if (!(first >= 0 && matches(moves[first])) && !moves.some((m, i) => i !== first && matches(m))) {
-          fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
+        // The reading the subject follows matched last time: its branch is compared first.
+        const anyMatches = (candidates: Step[]) => {
+          const first = candidates.findIndex((m) => m.after.origin === matchedOrigin);
+          return (first >= 0 && matches(candidates[first])) || candidates.some((m, i) => i !== first && matches(m));
+        };
+        if (anyMatches(moves)) return;
+        if (waiting.length > 0) {
+          const woken = advance(wake(), cmd, outcome);
+          moves = [...moves, ...woken];
+          if (anyMatches(woken)) return;
         }
+        fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
       };
       if (onSnapshots) {
         const after = await implementation.snapshot!();
@@ -195,7 +225,9 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       }
       if (moves.length === 0) return result;
       set = moves.map((m) => m.after);
+      if (waiting.length > 0) since.push({ cmd, outcome });
     }
+    if (input.allReadings && waiting.length > 0) wake();
   } catch (e) {
     // The model found the command malformed in a way the schema cannot see (e.g. an address of the wrong family).
     if (e instanceof InputError) throw new InputError(`steps[${result.steps.length - 1}].cmd${e.where ? ` (${e.where})` : ''}`, e.problem);

@@ -186,12 +186,11 @@ export class DragonflyImpl {
   // ---- the model's view ----
 
   snapshot(): State {
-    const members = Array.from(this.sorted.subarray(0, this.count), (slot) => ({
-      id: this.listenerOfSlot[slot],
-      uid: this.uidOfSlot[slot],
-      slot,
-      queue: this.conns.queueOf(slot).map((c) => this.conns.ids[c]),
-    }));
+    const members: State['members'] = [];
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.sorted[i];
+      members.push({ id: this.listenerOfSlot[slot], uid: this.uidOfSlot[slot], slot, queue: this.conns.queuedIds(slot) });
+    }
     const connections: State['connections'] = {};
     this.conns.forEachOpen((c) => {
       const owner = this.conns.owner[c];

@@ -311,21 +311,24 @@ export class FastsocketImpl {
   // ---- the model's view ----
 
   snapshot(): State {
-    const queue = (slot: number) => this.conns.queueOf(slot).map((c) => this.conns.ids[c]);
+    const queue = (slot: number) => this.conns.queuedIds(slot);
     const globals: State['globals'] = {};
-    const listenOrder = Array.from(this.globals.subarray(0, this.globalCount), (slot) => {
+    const listenOrder: number[] = [];
+    for (let i = 0; i < this.globalCount; i++) {
+      const slot = this.globals[i];
       const id = this.listenerId[slot];
       globals[id] = { id, uid: this.uid[slot], queue: queue(slot), copies: [] };
-      return id;
-    });
+      listenOrder.push(id);
+    }
     const localSlots: number[] = [];
     this.listenerSlot.forEach((_id, slot) => {
       if (this.isLocal[slot]) localSlots.push(slot);
     });
     localSlots.sort((a, b) => this.spawnSeq[a] - this.spawnSeq[b]);
     const locals: State['locals'] = {};
-    const tables: State['tables'] = Array.from({ length: this.cpus }, () => []);
+    const tables: State['tables'] = [];
     for (let cpu = 0; cpu < this.cpus; cpu++) {
+      tables.push([]);
       // At most slotCount links: a table a bug left cyclic still shows (wrong) instead of hanging.
       let slot = this.tableHead[cpu];
       // Stryker disable next-line UpdateOperator: equivalent: `k` only bounds a walk that ends at NONE first (a table lists each local slot once)
@@ -365,7 +368,7 @@ export class FastsocketImpl {
       locals,
       tables,
       workers,
-      spawnedOn: Array.from(this.spawnedOn, (b) => b === 1),
+      spawnedOn: spawnedOn(this.spawnedOn),
       connections,
     };
   }
@@ -385,5 +388,12 @@ function popcount(x: number): number {
 function grow<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(array: T): T {
   const out = new (array.constructor as new (n: number) => T)(array.length * 2);
   out.set(array);
+  return out;
+}
+
+/** Which CPUs a copy was ever spawned on, as the model keeps it. */
+function spawnedOn(flags: Uint8Array): boolean[] {
+  const out: boolean[] = [];
+  for (let cpu = 0; cpu < flags.length; cpu++) out.push(flags[cpu] === 1);
   return out;
 }

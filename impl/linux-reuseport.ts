@@ -223,21 +223,17 @@ export class LinuxReuseportImpl {
   // ---- the model's view ----
 
   snapshot(): State {
-    const members = Array.from(this.socks.subarray(0, this.n), (slot) => ({
-      id: this.listenerId[slot],
-      uid: this.uid[slot],
-      incomingCpu: this.incomingCpu[slot],
-      queue: this.conns.queueOf(slot).map((c) => this.conns.ids[c]),
-    }));
+    const members: State['members'] = [];
+    for (let i = 0; i < this.n; i++) {
+      const slot = this.socks[i];
+      members.push({ id: this.listenerId[slot], uid: this.uid[slot], incomingCpu: this.incomingCpu[slot], queue: this.conns.queuedIds(slot) });
+    }
     const connections: State['connections'] = {};
     this.conns.forEachOpen((c) => {
       const owner = this.conns.owner[c];
-      connections[this.conns.ids[c]] = {
-        listener: owner === NONE ? null : this.listenerId[owner],
-        cpu: this.conns.cpu[c],
-        accepted: this.conns.isAccepted(c),
-        ...(this.conns.hasHash(c) ? { hash: this.conns.hash[c] } : {}),
-      };
+      const connection: State['connections'][number] = { listener: owner === NONE ? null : this.listenerId[owner], cpu: this.conns.cpu[c], accepted: this.conns.isAccepted(c) };
+      if (this.conns.hasHash(c)) connection.hash = this.conns.hash[c];
+      connections[this.conns.ids[c]] = connection;
     });
     return {
       config: { cpus: this.cpus, migrate: this.migrate, program: this.cpuProgram ? 'cpu' : 'none', family: this.family },

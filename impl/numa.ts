@@ -273,7 +273,7 @@ export class NumaImpl {
         uid: this.uid[slot],
         address: formatAddress(this.addressValue[this.listenerAddress[slot]]),
         domain: key === this.nodom ? null : key,
-        queue: this.conns.queueOf(slot).map((c) => this.conns.ids[c]),
+        queue: this.conns.queuedIds(slot),
       };
     });
     const groups: State['groups'] = {};
@@ -285,7 +285,9 @@ export class NumaImpl {
         const count = this.groupCount[group];
         if (count === 0) continue;
         const base = group * this.groupMax;
-        byKey[key === this.nodom ? 'nodom' : String(key)] = Array.from(this.groupMembers.subarray(base, base + count), (s) => this.listenerId[s]);
+        const members: number[] = [];
+        for (let i = base; i < base + count; i++) members.push(this.listenerId[this.groupMembers[i]]);
+        byKey[key === this.nodom ? 'nodom' : String(key)] = members;
       }
       groups[formatAddress(this.addressValue[a])] = byKey;
     }

@@ -280,27 +280,36 @@ export class ReuserpsImpl {
   // ---- the model's view ----
 
   snapshot(): State {
-    const members: State['members'] = Array.from(this.members.subarray(0, this.memberCount), (slot) => ({
-      id: this.listenerId[slot],
-      uid: this.uid[slot],
-      cpus: [...this.mask[slot]],
-      limit: this.limit[slot],
-      queue: this.conns.queueOf(slot).map((c) => this.conns.ids[c]),
-      load: this.load[slot],
-      accepted: {},
-    }));
-    const memberAt = new Map(Array.from(this.members.subarray(0, this.memberCount), (slot, i) => [slot, i]));
+    // Plain loops: a snapshot is taken at every step of a check, and typed-array views, iterators and
+    // callbacks cost several times the copying they do.
+    const members: State['members'] = [];
+    const position: State['position'] = {};
+    const memberAt = new Map<number, number>();
+    for (let i = 0; i < this.memberCount; i++) {
+      const slot = this.members[i];
+      const id = this.listenerId[slot];
+      members.push({ id, uid: this.uid[slot], cpus: this.mask[slot].slice(), limit: this.limit[slot], queue: this.conns.queuedIds(slot), load: this.load[slot], accepted: {} });
+      position[id] = i;
+      memberAt.set(slot, i);
+    }
     const connections: State['connections'] = {};
     this.conns.forEachOpen((c) => {
       const owner = this.conns.owner[c];
-      if (owner !== NONE && this.conns.isAccepted(c)) members[memberAt.get(owner)!].accepted[this.conns.ids[c]] = true;
-      connections[this.conns.ids[c]] = {
-        listener: owner === NONE ? null : this.listenerId[owner],
-        cpu: this.conns.cpu[c],
-        accepted: this.conns.isAccepted(c),
-        ...(this.conns.hasHash(c) ? { hash: this.conns.hash[c] } : {}),
-      };
+      const accepted = this.conns.isAccepted(c);
+      const id = this.conns.ids[c];
+      if (owner !== NONE && accepted) members[memberAt.get(owner)!].accepted[id] = true;
+      const connection: State['connections'][number] = { listener: owner === NONE ? null : this.listenerId[owner], cpu: this.conns.cpu[c], accepted };
+      if (this.conns.hasHash(c)) connection.hash = this.conns.hash[c];
+      connections[id] = connection;
     });
+    const tables: number[][] = [];
+    const cursors: number[] = [];
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      const table: number[] = [];
+      for (let i = cpu * this.slotsPerCpu, end = i + this.tableLength[cpu]; i < end; i++) table.push(this.listenerId[this.tables[i]]);
+      tables.push(table);
+      cursors.push(this.cursor[cpu]);
+    }
     return {
       config: {
         cpus: this.cpus,
@@ -311,11 +320,9 @@ export class ReuserpsImpl {
       cursorPastEnd: 'wrap',
       group: this.groupMode === null ? null : { mode: this.groupMode, owner: this.owner },
       members,
-      position: Object.fromEntries(members.map((m, i) => [m.id, i])),
-      tables: Array.from({ length: this.cpus }, (_, cpu) =>
-        Array.from(this.tables.subarray(cpu * this.slotsPerCpu, cpu * this.slotsPerCpu + this.tableLength[cpu]), (s) => this.listenerId[s]),
-      ),
-      cursors: Array.from(this.cursor),
+      position,
+      tables,
+      cursors,
       connections,
     };
   }

@@ -83,7 +83,7 @@ describe('Connections', () => {
         for (const q of queues.values()) if (q.includes(id)) q.splice(q.indexOf(id), 1);
       }
     }
-    for (const [listener, queue] of queues) expect(pool.queueOf(listener).map((slot) => pool.ids[slot])).toEqual(queue);
+    for (const [listener, queue] of queues) expect(pool.queuedIds(listener)).toEqual(queue);
     for (const id of accepted) expect(pool.isAccepted(pool.slotOf(id))).toBe(true);
   });
 });

@@ -109,10 +109,10 @@ export class Connections {
     return out;
   }
 
-  /** Queued connection slots of `listener`, oldest first. */
-  queueOf(listener: number): number[] {
+  /** The ids of the connections queued on `listener`, oldest first. */
+  queuedIds(listener: number): number[] {
     const out: number[] = [];
-    for (let slot = this.head[listener]; slot !== NONE; slot = this.next[slot]) out.push(slot);
+    for (let slot = this.head[listener]; slot !== NONE; slot = this.next[slot]) out.push(this.ids[slot]);
     return out;
   }
 
