@@ -7,7 +7,7 @@
 // evaluated on.
 import { allowedOutcomes, follow, initialStates, judge, observe, type Branch } from './relation.ts';
 import { conformance, isStateProperty, snapshotMatchesModel, withInputs, type AnyScheme, type Implementation, type Property, type Transition } from './scheme.ts';
-import { InputError, sameValue, show, sizeOf } from './vocabulary.ts';
+import { InputError, isThenable, sameValue, show, sizeOf } from './vocabulary.ts';
 
 /** The implementation broke the protocol, hung, or died: the verdict is unknown. */
 export class AdapterFault extends Error {
@@ -146,7 +146,9 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   let expectSet: Branch<unknown>[] | undefined = input.expects?.some((e) => e !== undefined) ? initialStates(model, config) : undefined;
   let lostAt = -1;
   try {
-    let snapshot = onSnapshots ? await implementation.snapshot!() : undefined;
+    // An answer given at once is not awaited: an await costs a turn of the event loop, at every step.
+    const first = onSnapshots ? implementation.snapshot!() : undefined;
+    let snapshot = isThenable(first) ? await first : first;
     for (let index = 0; index < commands.length; index++) {
       const expected = input.expects?.[index];
       result.steps.push({ cmd: commands[index] });
@@ -165,7 +167,8 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       let outcome: unknown;
       let cmd = commands[index];
       try {
-        ({ cmd, outcome } = withInputs(cmd, await implementation.apply(cmd)));
+        const reply = implementation.apply(cmd);
+        ({ cmd, outcome } = withInputs(cmd, isThenable(reply) ? await reply : reply));
       } catch (e) {
         // A subject that fails on a command the model finds malformed (in a way the schema cannot
         // see, e.g. an address of the wrong family) was given a bad trace: that is the trace's error.
@@ -211,14 +214,16 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
         fail(snapshotMatchesModel.name, index, `snapshot ${show(after, 400)} differs from the model's ${show(moves[0].after.state, 400)}`);
       };
       if (onSnapshots) {
-        const after = await implementation.snapshot!();
+        const taken = implementation.snapshot!();
+        const after = isThenable(taken) ? await taken : taken;
         evaluate(index, cmd, outcome, [{ before: snapshot, after: { state: after, readings: {}, origin: 0 } }]);
         if (matchSnapshot && moves.length > 0) compare(after);
         snapshot = after;
       } else if (moves.length > 0) {
         evaluate(index, cmd, outcome, moves);
         if (matchSnapshot && (index >= nextComparison || index === commands.length - 1)) {
-          const after = await implementation.snapshot!();
+          const taken = implementation.snapshot!();
+        const after = isThenable(taken) ? await taken : taken;
           compare(after);
           nextComparison = index + Math.max(1, Math.ceil(sizeOf(after) / SNAPSHOT_SPACING));
         }

@@ -4,7 +4,7 @@
 import { initialState, stepWith } from './relation.ts';
 import { AdapterFault } from './runner.ts';
 import { withInputs, type AnyScheme, type Capabilities, type Implementation } from './scheme.ts';
-import { show } from './vocabulary.ts';
+import { isThenable, show } from './vocabulary.ts';
 
 /** The subject declined a scheme or config (`unsupported-scheme` / `unsupported-config`). */
 export class Unsupported extends Error {
@@ -45,13 +45,21 @@ export function shellQuote(word: string): string {
  * linearizability checker takes replies as given.
  */
 export function checked(scheme: AnyScheme, impl: Implementation & Pick<Instance, 'applyAt'>, capabilities: Capabilities): Instance {
-  const answer = async (cmd: unknown, reply: () => unknown) => {
+  // A throw is a crash. An answer given at once is passed on at once: no promise per step for a subject
+  // in this process (a campaign makes a few hundred thousand steps).
+  const answer = <T>(what: () => string, reply: () => unknown, then: (value: unknown) => T): T | Promise<T> => {
+    const crash = (e: unknown) => (e instanceof AdapterFault ? e : new AdapterFault('crashed', `${what()} threw: ${e instanceof Error ? e.message : String(e)}`));
+    let value: unknown;
     try {
-      return await reply();
+      value = reply();
     } catch (e) {
-      if (e instanceof AdapterFault) throw e;
-      throw new AdapterFault('crashed', `apply(${show(cmd)}) threw: ${e instanceof Error ? e.message : String(e)}`);
+      throw crash(e);
     }
+    return isThenable(value)
+      ? Promise.resolve(value).then(then, (e) => {
+          throw crash(e);
+        })
+      : then(value);
   };
   const validate = (cmd: unknown, reply: unknown) => {
     const parsed = scheme.outcome(cmd).safeParse(reply);
@@ -82,21 +90,12 @@ export function checked(scheme: AnyScheme, impl: Implementation & Pick<Instance,
   const { applyAt } = impl;
   return {
     capabilities,
-    apply: async (cmd) => checkInputs(cmd, await answer(cmd, () => impl.apply(cmd))),
+    apply: (cmd) => answer(() => `apply(${show(cmd)})`, () => impl.apply(cmd), (reply) => checkInputs(cmd, reply)),
     validate,
-    ...(capabilities.concurrent && applyAt ? { applyAt: async (cmd: unknown, tag: { id: number; branch: number }) => validateObserved(cmd, await answer(cmd, () => applyAt.call(impl, cmd, tag))) } : {}),
-    ...(capabilities.snapshot && impl.snapshot
-      ? {
-          async snapshot() {
-            try {
-              return await impl.snapshot!();
-            } catch (e) {
-              if (e instanceof AdapterFault) throw e;
-              throw new AdapterFault('crashed', `snapshot() threw: ${e instanceof Error ? e.message : String(e)}`);
-            }
-          },
-        }
+    ...(capabilities.concurrent && applyAt
+      ? { applyAt: async (cmd: unknown, tag: { id: number; branch: number }) => answer(() => `apply(${show(cmd)})`, () => applyAt.call(impl, cmd, tag), (reply) => validateObserved(cmd, reply)) }
       : {}),
+    ...(capabilities.snapshot && impl.snapshot ? { snapshot: () => answer(() => 'snapshot()', () => impl.snapshot!(), (state) => state) } : {}),
   };
 }
 
@@ -184,3 +183,4 @@ export function modelSubject(seed = 1, capabilities: Partial<Capabilities> = {})
     async close() {},
   };
 }
+

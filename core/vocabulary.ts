@@ -127,3 +127,8 @@ export function sameValue(a: unknown, b: unknown, key?: string): boolean {
   for (let i = 0; i < other.length; i++) if (y[other[i]] !== undefined) count--;
   return count === 0;
 }
+
+/** True iff `value` is a promise or another thenable (an adapter's answer still on its way). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
