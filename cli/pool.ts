@@ -14,7 +14,9 @@ export function workerPool(size: number, subject: SubjectSpec): (plan: CampaignP
   return (plan) => {
     const pool = new Tinypool({ filename: workerFile, minThreads: size, maxThreads: size, ...(bundled ? {} : { execArgv: ['--import', 'tsx'] }) });
     return {
-      size,
+      // Two blocks per worker in flight: the next one waits in the pool's queue, so a worker that finishes
+      // a block starts another at once instead of waiting for the main thread to hand it one.
+      size: size * 2,
       block: (start, count) => pool.run({ kind: 'block', plan, subject, start, count } satisfies Task) as Promise<RunRecord[]>,
       shrink: (property, first) => pool.run({ kind: 'shrink', plan, subject, property, first } satisfies Task) as Promise<Shrunk>,
       close: () => pool.destroy(),

@@ -13,6 +13,7 @@ import { allProperties, conformance, withoutHash, type AnyScheme, type Property 
 import { Unsupported, type Instance, type Subject } from './subject.ts';
 import type { Capabilities } from './scheme.ts';
 import { rmSync } from 'node:fs';
+import { startingAt } from './positions.ts';
 import { saveTrace, storeTrace, TRACE_FORMAT, type Trace } from './trace.ts';
 
 /**
@@ -59,9 +60,10 @@ export interface CampaignResult {
 
 /**
  * Where one step put something, as a heat map's row and column (a connect's CPU and the listener it
- * reached), or undefined; the scheme's picture knows (cli/pictures), the campaign only counts.
+ * reached), or undefined; the scheme's picture knows (cli/pictures), the campaign only counts. `state`
+ * is a model state of the step (see RunInput's onStep): what a picture reads of it, a step does not change.
  */
-export type Landed = (cmd: unknown, outcome: unknown, before: unknown) => [string, string] | undefined;
+export type Landed = (cmd: unknown, outcome: unknown, state: unknown) => [string, string] | undefined;
 
 export interface CampaignOptions {
   scheme: AnyScheme;
@@ -196,8 +198,8 @@ export class Engine {
     const record: RunRecord = { run, steps: 0, evaluated: {}, failures: [], unsaved: [], created: [] };
     let result: RunResult | undefined;
     const cells: [string, string, number][] = [];
-    const onStep = this.landed && ((cmd: unknown, outcome: unknown, before: unknown) => {
-      const at = this.landed!(cmd, outcome, before);
+    const onStep = this.landed && ((cmd: unknown, outcome: unknown, state: unknown) => {
+      const at = this.landed!(cmd, outcome, state);
       if (at) cells.push([at[0], at[1], 1]);
     });
     try {
@@ -233,7 +235,7 @@ export class Engine {
         if (!ended()) records.push(await this.record(index, config, commands, this.plan.path ?? String(index)));
         return true;
       }),
-      { seed: this.plan.seed, path, numRuns: this.plan.path ? 1 : count },
+      { seed: this.plan.seed, path, numRuns: this.plan.path ? 1 : count, randomType: startingAt(path) },
     );
     return records;
   }
@@ -268,7 +270,7 @@ export class Engine {
         last = { run: first.run, config, result, failure };
         return false;
       }),
-      { numRuns: 1, seed: this.plan.seed, path, endOnFailure: false },
+      { numRuns: 1, seed: this.plan.seed, path, endOnFailure: false, randomType: startingAt(path) },
     );
     if (!last || !details.failed) {
       const reason = stoppedBy ?? 'not shrunk: the run did not fail again when made a second time (a nondeterministic subject?)';

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { runCampaign } from './campaign.ts';
 import { Journal, raw } from './journal.ts';
 import { allowedOutcomes, follow, initialStates, judge, observe, type Branch, type Model } from './relation.ts';
+import { startingAt } from './positions.ts';
 import { LONG_RUN, runSequence } from './runner.ts';
 import { everyStep, snapshotMatchesModel, type Property, type Scheme } from './scheme.ts';
 import { checked, type Subject } from './subject.ts';
@@ -417,6 +418,19 @@ describe('one campaign checks every property on each run', () => {
     const rejected = await runSequence({ scheme, config: { start: 0 }, commands: [tick, tick], implementation: both, properties: [snapshotMatchesModel] });
     expect(rejected.failures.map((f) => [f.property, f.index])).toEqual([['conformance', 1]]);
     expect(rejected.failures[0].message).toMatch(/under any of the 2 states|is not allowed/);
+  });
+});
+
+describe('runs replayed from a path', () => {
+  it("are fast-check's own, with the generator that starts at the nearest position reached", () => {
+    const run = fc.record({ a: fc.array(fc.integer({ min: 1000, max: 1e6 }), { minLength: 3, maxLength: 6 }), b: fc.string() });
+    // Out of order, repeated, and past the positions kept: each is the run fast-check gives by its path.
+    for (const seed of [3, 4_294_967_295]) {
+      for (const path of ['0', '25', '7', '25', '400', '399', '1200', '3:1', '25:0:2']) {
+        const plain = fc.sample(run, { seed, path, numRuns: 3 });
+        expect(fc.sample(run, { seed, path, numRuns: 3, randomType: startingAt(path) })).toEqual(plain);
+      }
+    }
   });
 });
 

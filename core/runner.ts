@@ -54,8 +54,12 @@ export interface RunInput {
   properties: Property[];
   /** Per step, an outcome a trace expects; it must be one the model allows. */
   expects?: (unknown | undefined)[];
-  /** Told of every step the subject answered: its command, its outcome and a model state before it. */
-  onStep?: (cmd: unknown, outcome: unknown, before: unknown) => void;
+  /**
+   * Told of every step the subject answered: its command, its outcome and a model state after it (before
+   * it, for an outcome the model rejects). A state after, not before: on snapshots the model is stepped in
+   * place and keeps no state before a step.
+   */
+  onStep?: (cmd: unknown, outcome: unknown, state: unknown) => void;
   /** Follow every reading to the end, so that `readings` lists all that explain the run. */
   allReadings?: boolean;
 }
@@ -81,8 +85,8 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   const long = commands.length > LONG_RUN;
   // Properties see the implementation's own state when it shows one, except in a long run.
   const onSnapshots = implementation.snapshot !== undefined && !long;
-  // Then no one reads a model state before a step (unless told of every step), and the model is stepped plainly.
-  const needsBefore = !onSnapshots || input.onStep !== undefined;
+  // Then no one reads a model state before a step, and the model is stepped plainly.
+  const needsBefore = !onSnapshots;
   type Step = { before?: unknown; after: Branch<unknown> };
   const advance = (from: Branch<unknown>[], cmd: unknown, outcome: unknown): Step[] =>
     needsBefore ? observe(model, from, cmd, outcome) : follow(model, from, cmd, outcome).map((after) => ({ after }));
@@ -131,7 +135,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
   // verdicts are the same and a step costs the model's step under one reading, not under each.
   let waiting: Branch<unknown>[] = [];
   const since: { cmd: unknown; outcome: unknown }[] = [];
-  if (onSnapshots && input.onStep === undefined && set.length > 1) [set, waiting] = [set.slice(0, 1), set.slice(1)];
+  if (onSnapshots && set.length > 1) [set, waiting] = [set.slice(0, 1), set.slice(1)];
   /** The waiting readings, followed through every step so far: they join the set. */
   const wake = (): Branch<unknown>[] => {
     let woken = waiting;
@@ -186,7 +190,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
       result.steps[index] = { cmd, outcome };
       result.evaluated[conformance.name]++;
       // The outcome is one of the vocabulary's by now; a rejected step left the set as it was before it.
-      input.onStep?.(cmd, outcome, moves[0]?.before ?? set[0]?.state);
+      input.onStep?.(cmd, outcome, moves[0]?.after.state ?? set[0]?.state);
       if (expected === undefined && expectSet !== undefined) {
         const along = follow(model, expectSet, cmd, outcome);
         expectSet = along.length > 0 ? along : undefined;

@@ -21,9 +21,9 @@ export const dragonflyPicture: Picture<State, Command, Outcome> = {
     );
     return facts([['uid', s.members[0]?.uid ?? 'none'], ['members', `${s.members.length}/${s.config.groupMax}`], ['cpus', s.config.cpus], ['open connections', Object.keys(s.connections).length]]) + slots;
   },
-  landed: (cmd, outcome, before) => {
+  landed: (cmd, outcome, state) => {
     const to = connectedTo(cmd, outcome);
     if (!to || cmd.op !== 'connect') return undefined;
-    return [cmd.hash === undefined ? 'no hash' : `cpu ${cpuOfHash(before.config, cmd.hash)}`, to];
+    return [cmd.hash === undefined ? 'no hash' : `cpu ${cpuOfHash(state.config, cmd.hash)}`, to];
   },
 };

@@ -34,8 +34,11 @@ export type Landed = [row: string, column: string];
 export interface Picture<S = any, C = any, O = any> {
   /** HTML of the state; cells carry keys so a step's change can be marked. */
   draw(state: S): string;
-  /** Where the connection of this step went, or undefined when the step placed none. */
-  landed(cmd: C, outcome: O, before: S): Landed | undefined;
+  /**
+   * Where the connection of this step went, or undefined when the step placed none. `state` is a state of
+   * the step, before or after it: read of it only what the step does not change (the config, the revision).
+   */
+  landed(cmd: C, outcome: O, state: S): Landed | undefined;
   /** What the heat map's rows and columns are. */
   axes: [rows: string, columns: string];
 }

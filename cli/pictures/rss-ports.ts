@@ -34,5 +34,6 @@ export const rssPortsPicture: Picture<State, Command, Outcome> = {
     );
     return facts([['align', s.config.align], ['revision', s.revision], ['same remote again', s.sameRemoteAgain], ['unnamed bucket', s.unnamedBucket]]) + range + revisions + (bucketCount(s.config) > 64 ? `<p class="facts">${esc(bucketCount(s.config) - 64)} more buckets not drawn</p>` : '');
   },
-  landed: (cmd, outcome, before) => (cmd.op === 'allocate' && outcome.ok ? [`bucket ${cmd.bucket}`, `rev ${before.revision}`] : undefined),
+  // An allocate holds its port under the current revision and changes none.
+  landed: (cmd, outcome, state) => (cmd.op === 'allocate' && outcome.ok ? [`bucket ${cmd.bucket}`, `rev ${state.revision}`] : undefined),
 };
