@@ -18,6 +18,7 @@ import { allProperties, type AnyScheme, type Implementation } from '../core/sche
 import { builtin, checked } from '../core/subject.ts';
 import { saveTrace, TRACE_FORMAT } from '../core/trace.ts';
 import { replayFile } from '../cli/replay.ts';
+import { landedOf } from '../cli/pictures/index.ts';
 import { sameValue, show } from '../core/vocabulary.ts';
 import { cpuSeconds, paired, spread, type Figure, type OraclePlan, type Ratio, type ReplayPlan, type StepPlan } from './measure.ts';
 import { script, syncImpl, type Load } from './steering.ts';
@@ -55,7 +56,8 @@ export function plainCheck(scheme: AnyScheme, runs: number, seed: number): numbe
 
 /** steerspec's check of `scheme` (every property, the built-in impl); returns the commands it checked. */
 export async function steerspecCheck(scheme: AnyScheme, runs: number, seed: number): Promise<number> {
-  const campaign = await runCampaign({ scheme, subject: builtin, runs, seed, traceDir: scratch() });
+  // As `npx steerspec check` makes it, counting where connections land for the heat map.
+  const campaign = await runCampaign({ scheme, subject: builtin, runs, seed, traceDir: scratch(), landed: landedOf(scheme.name) });
   const bad = campaign.results.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
   if (bad.length > 0) throw new Error(`${scheme.name}: the bench's own check failed: ${bad.map((r) => `${r.property} ${r.status}`).join(', ')}`);
   return campaign.steps;
