@@ -44,7 +44,7 @@ function skipping(inner: Generator, free: number): Generator {
 
 /**
  * fast-check's `randomType` for replaying `path` under a seed: the runs and shrinks it gives are those
- * of fast-check's default generator (core/campaign.test.ts checks it), at a cost that does not grow with
+ * of fast-check's default generator (core/core.test.ts checks it), at a cost that does not grow with
  * the run's position.
  */
 export function startingAt(path: string): (seed: number) => Generator {
