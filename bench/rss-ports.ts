@@ -6,7 +6,7 @@
 //    aligned port and taking it back cannot cost less than one read and one write of such a structure; the
 //    check before timing drains both and requires the same set of ports.
 //  - extras, as before: the table-driven Toeplitz hash against the bit-by-bit model; after a remote change,
-//    one bucket's aligned ports listed by the solver against hashing every port of the range; and allocated
+//    one bucket's aligned ports listed from the port classes against hashing every port of the range; and allocated
 //    one by one until exhausted (then released) by the allocator against a brute-force allocator.
 //  - oracle: the plain test and steerspec's check. step100kVs1k does not apply: a port range holds at most
 //    65,535 allocations. table128Vs8's analogue is the RETA: 128 entries vs 8 (8 buckets either way).
@@ -57,7 +57,7 @@ function warmRing(held: number) {
   return { ring, head: 0, tail: free.length };
 }
 
-/** The seed's figures: hashing, and a bucket's ports after a remote change (solver and allocator vs brute force). */
+/** The seed's figures: hashing, and a bucket's ports after a remote change (port classes and allocator vs brute force). */
 function hashingFigures(plan: Plan): { figures: Figure[]; ratios: Ratio[] } {
   const table = new ToeplitzTable(Uint8Array.from(key), 12);
   const input = Uint8Array.from(replyInput(remoteBytes[0], local, 443, 0));
@@ -103,7 +103,7 @@ function hashingFigures(plan: Plan): { figures: Figure[]; ratios: Ratio[] } {
       },
     },
     {
-      name: "list one bucket's ports after a remote change: solver",
+      name: "list one bucket's ports after a remote change: port classes",
       ops: 1,
       run: () => {
         const r = remotes[i++ & 1];
@@ -153,7 +153,7 @@ function hashingFigures(plan: Plan): { figures: Figure[]; ratios: Ratio[] } {
     figures: tasks.map((t, k) => ({ name: t.name, unit: '/s' as const, value: spread(rates[k]) })),
     ratios: [
       { name: 'hash: table-driven / bit by bit', value: paired(rates[0], rates[1]), target: { atLeast: 10 } },
-      { name: "a bucket's ports after a remote change: solver / hash the range", value: paired(rates[2], rates[3]), target: { atLeast: 50 } },
+      { name: "a bucket's ports after a remote change: port classes / hash the range", value: paired(rates[2], rates[3]), target: { atLeast: 50 } },
       { name: 'allocate a bucket dry after a remote change: allocator / hash the range', value: paired(rates[4], rates[5]) },
     ],
   };

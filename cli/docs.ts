@@ -13,7 +13,7 @@ import { linuxReuseportBugs } from '../properties/fixtures/linux-reuseport-bugs.
 import { numaBugs } from '../properties/fixtures/numa-bugs.ts';
 import { reuserpsBugs } from '../properties/fixtures/reuserps-bugs.ts';
 import { rssPortsBugs } from '../properties/fixtures/rss-ports-bugs.ts';
-import type { PlantedBug } from '../properties/harness.ts';
+import type { PlantedBug } from '../properties/planted.ts';
 import { schemes } from '../schemes.ts';
 import { measure } from './measure.ts';
 

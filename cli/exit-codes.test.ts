@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { execSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, type ExpectStatic } from 'vitest';
 import { cli, root, runCli } from './run-cli.ts';
 import { scratchDir } from '../properties/harness.ts';
 
@@ -113,11 +113,17 @@ const rows: Row[] = [
 
 describe('exit codes', () => {
   const cases = rows.map(([what, args, code, shows, env]) => ({ what, args, code, shows, env }));
-  it.each(cases)('$what → exit $code', async ({ args, code, shows, env }) => {
+  // The rows are independent processes: run a few at once, so one waiting on a child's exit does not
+  // hold up the rest. A row with a short --timeout runs alone: under the others' load a healthy reply
+  // could miss its deadline.
+  const timed = (c: (typeof cases)[number]) => c.args.includes('--timeout');
+  const check = async ({ args, code, shows, env }: (typeof cases)[number], expect: ExpectStatic) => {
     const { code: got, out } = await run(args, env);
     expect(got, out).toBe(code);
     expect(out).toMatch(shows);
-  });
+  };
+  it.concurrent.for(cases.filter((c) => !timed(c)))('$what → exit $code', (c, { expect }) => check(c, expect));
+  it.each(cases.filter(timed))('$what → exit $code', (c) => check(c, expect));
 });
 
 describe('reports', () => {

@@ -1,7 +1,7 @@
 // rss-ports — the optimized implementation. Solve, do not search:
 //
 // - Once per config: the ports of the range are grouped into classes by their own contribution to the
-//   RETA index, c(port) = P(port) & (retaSize - 1), enumerated by the GF(2) solver (impl/toeplitz.ts); RFD's
+//   RETA index, c(port) = P(port) & (retaSize - 1), computed from its 16 columns (impl/toeplitz.ts); RFD's
 //   classes are simply port & (roundUpPow2(cpus) - 1). Classes are stored ascending, in one CSR array.
 // - setRemote: base = hash(remote, local, remote port, 0) with the table-driven hash (one hash, not one
 //   per port); class c now sits at RETA index c XOR (base & mask) — a relabelling, no port is rehashed.
@@ -17,13 +17,22 @@ import { match } from 'ts-pattern';
 import { InputError } from '../core/vocabulary.ts';
 import { bucketCount, roundUpPow2, type Command, type Config, type Holding, type Outcome, type Remote, type State } from '../model/rss-ports.ts';
 import { keyBytes, parseAddress } from '../model/toeplitz.ts';
-import { keyWindow, PortSolver, ToeplitzTable } from './toeplitz.ts';
+import { keyWindow, linearInPort, ToeplitzTable } from './toeplitz.ts';
 
 const NONE = -1;
 /** `take` results below zero. */
 export const BAD_BUCKET = -1;
 export const NO_REMOTE = -2;
 export const EXHAUSTED = -3;
+
+/** What a config fixes about the range: its classes in CSR form. */
+interface Classes {
+  portClass: Int32Array;
+  classStart: Int32Array;
+  classPorts: Int32Array;
+}
+// Per implementation class (a planted bug may class ports differently), per config.
+const classesByType = new WeakMap<object, Map<string, Classes>>();
 
 interface RevisionInfo {
   remote: Remote;
@@ -42,7 +51,6 @@ export class RssPortsImpl {
 
   // Hashing (Toeplitz only).
   protected readonly hasher: ToeplitzTable | null = null;
-  protected readonly solver: PortSolver | null = null;
   protected readonly localBytes: number[];
   protected readonly input: Uint8Array;
 
@@ -92,35 +100,17 @@ export class RssPortsImpl {
     // Stryker disable next-line StringLiteral: equivalent: IPv4 then gets the 36-byte buffer, whose unwritten zero tail adds 0 to every hash
     this.input = new Uint8Array(config.family === 'ipv4' ? 12 : 36);
 
-    let classOfPort: (port: number) => number;
     if (config.align === 'rfd') {
       this.indices = roundUpPow2(config.cpus);
       this.indexMask = this.indices - 1;
       this.indexBucket = Int32Array.from({ length: this.indices }, (_, i) => (i < config.cpus ? i : NONE));
-      classOfPort = (port) => port & this.indexMask;
     } else {
       this.indices = config.retaSize;
       this.indexMask = this.indices - 1;
       this.indexBucket = Int32Array.from(config.reta);
       this.hasher = new ToeplitzTable(Uint8Array.from(keyBytes(config.key)), this.input.length, (key, offset) => this.keyWindow(key, offset));
-      const columns = Array.from({ length: 16 }, (_, bit) => this.portContribution(1 << bit) & this.indexMask);
-      this.solver = new PortSolver(columns);
-      const everyPort = new Int32Array(65536).fill(NONE);
-      for (let c = 0; c < this.indices; c++) this.solver.forEachPort(c, (port) => (everyPort[port] = c));
-      classOfPort = (port) => everyPort[port];
     }
-
-    // Group the range by class, ascending within each class.
-    this.portClass = new Int32Array(this.width);
-    this.classStart = new Int32Array(this.indices + 1);
-    for (let i = 0; i < this.width; i++) {
-      this.portClass[i] = classOfPort(low + i);
-      this.classStart[this.portClass[i] + 1]++;
-    }
-    for (let c = 0; c < this.indices; c++) this.classStart[c + 1] += this.classStart[c];
-    this.classPorts = new Int32Array(this.width);
-    const fill = this.classStart.slice(0, this.indices);
-    for (let i = 0; i < this.width; i++) this.classPorts[fill[this.portClass[i]]++] = low + i;
+    ({ portClass: this.portClass, classStart: this.classStart, classPorts: this.classPorts } = this.classesOf(config));
 
     this.cursor = new Int32Array(this.indices);
     this.fifoHead = new Int32Array(this.indices).fill(NONE);
@@ -131,6 +121,41 @@ export class RssPortsImpl {
     this.queueNext = new Int32Array(this.indices);
     this.queued = new Uint8Array(this.indices);
     this.holder = new Int32Array(this.width).fill(NONE);
+  }
+
+  /**
+   * The classes of the range: O(range) to compute, so computed once per config and kept for every later
+   * instance of the same class (a check makes one instance per run). Read-only once made.
+   */
+  private classesOf(config: Config): Classes {
+    let byConfig = classesByType.get(this.constructor);
+    if (!byConfig) classesByType.set(this.constructor, (byConfig = new Map()));
+    const key = `${this.low}|${JSON.stringify(config)}`;
+    let classes = byConfig.get(key);
+    if (!classes) {
+      classes = this.groupClasses(config);
+      if (byConfig.size >= 32) byConfig.clear();
+      byConfig.set(key, classes);
+    }
+    return classes;
+  }
+
+  private groupClasses(config: Config): Classes {
+    const classOfPort =
+      config.align === 'rfd' ? (port: number) => port & this.indexMask : linearInPort(Array.from({ length: 16 }, (_, bit) => this.portContribution(1 << bit) & this.indexMask));
+    // Group the range by class, ascending within each class.
+    const { low, width, indices } = this;
+    const portClass = new Int32Array(width);
+    const classStart = new Int32Array(indices + 1);
+    for (let i = 0; i < width; i++) {
+      portClass[i] = classOfPort(low + i);
+      classStart[portClass[i] + 1]++;
+    }
+    for (let c = 0; c < indices; c++) classStart[c + 1] += classStart[c];
+    const classPorts = new Int32Array(width);
+    const fill = classStart.slice(0, indices);
+    for (let i = 0; i < width; i++) classPorts[fill[portClass[i]]++] = low + i;
+    return { portClass, classStart, classPorts };
   }
 
   /** The first port the allocator may hand out: the range's own low end (fastsocket rounds it down; we must not). */

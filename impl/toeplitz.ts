@@ -1,12 +1,11 @@
-// The optimized Toeplitz hash and the GF(2) port solver behind impl/rss-ports.ts.
+// The optimized Toeplitz hash and the port classes behind impl/rss-ports.ts.
 //
 // - ToeplitzTable: for every input byte position k and byte value v, the 32-bit contribution of that byte
 //   (the XOR of the key windows of its 1-bits), built once per key; a hash is one lookup and XOR per byte
 //   and allocates nothing.
-// - PortSolver: the hash is linear over GF(2), so with everything but the local port fixed the RETA index
-//   is `base XOR P(port)` (masked), P linear in the 16 port bits. Gaussian elimination over the 16 columns
-//   P(1 << bit) picks pivot bits and yields the kernel; the ports of any index are then one particular
-//   solution XOR each kernel combination, enumerated directly instead of hashing ports until one fits.
+// - linearInPort: the hash is linear over GF(2), so with everything but the local port fixed the RETA index
+//   is `base XOR P(port)` (masked), P linear in the 16 port bits: from its 16 columns P(1 << bit), P of any
+//   port is two lookups and an XOR, and the range is grouped by P in one pass instead of one hash per port.
 
 /** The 32 key bits starting at bit `offset` (MSB of byte 0 is bit 0); bits past the end of the key read as zero. */
 export function keyWindow(key: Uint8Array, offset: number): number {
@@ -60,68 +59,16 @@ export class ToeplitzTable {
 }
 
 /**
- * Solves P(port) = target over GF(2), for P given by its 16 columns (P(1 << bit), already masked to the
- * index bits). `rank` pivot bits carry the solution; the other 16 - rank bits are free, each with a kernel
- * vector, so every reachable target has exactly 2^(16 - rank) ports.
+ * P(port) for a P linear over GF(2) in the 16 port bits, given by its columns P(1 << bit): the XOR of the
+ * columns of the port's 1-bits, read from two 256-entry tables (one per port byte) built once.
  */
-export class PortSolver {
-  /** Echelon basis by leading bit: the reduced column and which port bits XOR to it. */
-  private readonly basisVector = new Int32Array(32);
-  private readonly basisPorts = new Int32Array(32);
-  private readonly hasBasis = new Uint8Array(32);
-  readonly pivotBits: number[] = [];
-  readonly freeBits: number[] = [];
-  /** Every port pattern with P = 0 (the kernel), in Gray-code order. */
-  readonly kernel: Int32Array;
-
-  constructor(columns: ArrayLike<number>) {
-    const kernelBasis: number[] = [];
-    for (let bit = 0; bit < 16; bit++) {
-      let v = columns[bit] >>> 0;
-      let ports = 1 << bit;
-      for (let lead = 31; lead >= 0 && v !== 0; lead--) {
-        if ((v >>> lead) & 1 && this.hasBasis[lead]) {
-          v = (v ^ this.basisVector[lead]) >>> 0;
-          ports ^= this.basisPorts[lead];
-        }
-      }
-      if (v === 0) {
-        this.freeBits.push(bit);
-        kernelBasis.push(ports); // this bit with the pivots that cancel it maps to 0
-      } else {
-        const lead = 31 - Math.clz32(v);
-        this.basisVector[lead] = v;
-        this.basisPorts[lead] = ports;
-        this.hasBasis[lead] = 1;
-        this.pivotBits.push(bit);
-      }
-    }
-    this.kernel = new Int32Array(1 << kernelBasis.length);
-    for (let g = 1; g < this.kernel.length; g++) this.kernel[g] = this.kernel[g - 1] ^ kernelBasis[31 - Math.clz32(g & -g)];
+export function linearInPort(columns: ArrayLike<number>): (port: number) => number {
+  const low = new Int32Array(256);
+  const high = new Int32Array(256);
+  for (let v = 1; v < 256; v++) {
+    const bit = 31 - Math.clz32(v & -v);
+    low[v] = low[v & (v - 1)] ^ columns[bit];
+    high[v] = high[v & (v - 1)] ^ columns[bit + 8];
   }
-
-  get rank(): number {
-    return this.pivotBits.length;
-  }
-
-  /** One port (pivot bits only) with P(port) = target, or -1 when the target is outside the column span. */
-  solve(target: number): number {
-    let t = target >>> 0;
-    let ports = 0;
-    for (let lead = 31; lead >= 0 && t !== 0; lead--) {
-      if ((t >>> lead) & 1) {
-        if (!this.hasBasis[lead]) return -1;
-        t = (t ^ this.basisVector[lead]) >>> 0;
-        ports ^= this.basisPorts[lead];
-      }
-    }
-    return ports;
-  }
-
-  /** Calls `visit` with every port p with P(p) = target (none when it is unreachable). */
-  forEachPort(target: number, visit: (port: number) => void): void {
-    const p0 = this.solve(target);
-    if (p0 < 0) return;
-    for (let k = 0; k < this.kernel.length; k++) visit(p0 ^ this.kernel[k]);
-  }
+  return (port) => low[port & 0xff] ^ high[port >>> 8];
 }

@@ -219,7 +219,8 @@ const isNamed = (c: Config, bucket: number) => bucket < c.buckets && derived(c).
 /** Every port of the range that is aligned to `bucket` for `remote`, ascending (shared: do not modify). */
 export function alignedPorts(c: Config, remote: Remote, bucket: number): readonly number[] {
   const d = derived(c);
-  const remoteKey = `${addressBytes(c.family, remote.address).join('.')}|${remote.port}`;
+  // By the address's text (parsed, and so checked, when its table is made): two spellings of one address get two equal tables.
+  const remoteKey = `${remote.address}|${remote.port}`;
   let table = d.remotes.get(remoteKey);
   if (table === undefined) {
     const [low, high] = c.portRange;

@@ -1,12 +1,12 @@
 // The Toeplitz hash: Microsoft's published vectors (model and impl), the table-driven impl equal to the
-// bit-by-bit model on random keys and inputs, linearity, the GF(2) solver equal to brute force, the
+// bit-by-bit model on random keys and inputs, linearity, the port classes equal to brute force, the
 // published facts about the default key, and the config's validation messages.
 import fc from 'fast-check';
 import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { parseWith, InputError } from '../core/vocabulary.ts';
 import { RssPortsImpl } from '../impl/rss-ports.ts';
-import { keyWindow, PortSolver, ToeplitzTable } from '../impl/toeplitz.ts';
+import { keyWindow, linearInPort, ToeplitzTable } from '../impl/toeplitz.ts';
 import { configSchema } from '../model/rss-ports.ts';
 import { DEFAULT_KEY, keyBit, keyBytes, parseIPv4, parseIPv6, portBytes, toeplitz } from '../model/toeplitz.ts';
 
@@ -77,14 +77,24 @@ describe('the table-driven hash', () => {
   });
 });
 
-describe('the GF(2) port solver', () => {
-  it('with the default key and IPv4: rank 7 in the low 7 bits, 512 ports per RETA index, 220 or 221 in 32768..60999', () => {
-    const impl = new RssPortsImpl(configSchema.parse({})) as unknown as { solver: PortSolver; classStart: Int32Array };
-    expect(impl.solver.rank).toBe(7);
+describe("the local port's own contribution, P(port)", () => {
+  /** P of one input length and key: the hash of an input that is zero but for the local port (its last two bytes). */
+  const contribution = (t: ToeplitzTable, length: number) => {
+    const input = new Uint8Array(length);
+    return (port: number) => {
+      input[length - 2] = port >> 8;
+      input[length - 1] = port & 0xff;
+      return t.hash(input);
+    };
+  };
+
+  it('with the default key and IPv4: 512 ports per RETA index of 128, 220 or 221 of them in 32768..60999', () => {
+    const P = contribution(tableFor(12), 12);
+    const classOf = linearInPort(Array.from({ length: 16 }, (_, b) => P(1 << b) & 127));
     const perIndex = new Map<number, number>();
-    for (let c = 0; c < 128; c++) impl.solver.forEachPort(c, () => perIndex.set(c, (perIndex.get(c) ?? 0) + 1));
-    expect(new Set(perIndex.values())).toEqual(new Set([512]));
-    expect(perIndex.size).toBe(128);
+    for (let port = 0; port < 65536; port++) perIndex.set(classOf(port), (perIndex.get(classOf(port)) ?? 0) + 1);
+    expect([perIndex.size, ...new Set(perIndex.values())]).toEqual([128, 512]);
+    const impl = new RssPortsImpl(configSchema.parse({})) as unknown as { classStart: Int32Array };
     const inRange = new Set(Array.from({ length: 128 }, (_, c) => impl.classStart[c + 1] - impl.classStart[c]));
     expect(inRange).toEqual(new Set([220, 221]));
   });
@@ -93,31 +103,14 @@ describe('the GF(2) port solver', () => {
     const p = (port: number) => t.hash(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...portBytes(port)]));
     expect(p(1) & 1).toBe(0);
   });
-  it('enumerates exactly the ports whose contribution hits each index (random keys, index widths, families)', () => {
+  it('is read from its 16 columns exactly as hashing each port gives it (random keys, index widths, families)', () => {
     fc.assert(
       fc.property(keys, fc.integer({ min: 1, max: 16 }), fc.constantFrom(12, 36), (k, bits, length) => {
-        const t = tableFor(length, k);
-        const input = new Uint8Array(length);
-        const P = (port: number) => {
-          input[length - 2] = port >> 8;
-          input[length - 1] = port & 0xff;
-          return t.hash(input);
-        };
+        const P = contribution(tableFor(length, k), length);
         const mask = 2 ** bits - 1;
-        const solver = new PortSolver(Array.from({ length: 16 }, (_, b) => P(1 << b) & mask));
-        const found = new Int32Array(65536).fill(-1);
-        let total = 0;
-        let twice = 0;
-        for (let c = 0; c <= mask; c++) {
-          solver.forEachPort(c, (port) => {
-            if (found[port] !== -1) twice++;
-            found[port] = c;
-            total++;
-          });
-        }
-        expect([total, twice]).toEqual([65536, 0]);
+        const classOf = linearInPort(Array.from({ length: 16 }, (_, b) => P(1 << b) & mask));
         const wrong: number[] = [];
-        for (let port = 0; port < 65536; port += 1 + (port % 7)) if (found[port] !== (P(port) & mask)) wrong.push(port);
+        for (let port = 0; port < 65536; port += 1 + (port % 7)) if (classOf(port) !== (P(port) & mask)) wrong.push(port);
         expect(wrong).toEqual([]);
       }),
       { numRuns: 25 },
