@@ -60,6 +60,15 @@ const schemeName = (value: string, previous: string[] = []) => {
   return [...previous, value];
 };
 
+/**
+ * Runs per scheme below which a second worker costs more than it gives: each thread loads and warms up the
+ * oracle on its own, about a second of CPU. Measured 2026-12-03 (reuserps, seed 3, 1 worker against 2): 2,000
+ * runs 2.3 s against 3.7 s, 5,000 runs 4.7 s against 5.1 s, 10,000 runs 7.1 s against 6.7 s.
+ */
+export const RUNS_PER_WORKER = 4_000;
+/** Without --workers: the cores, but no more than one worker per RUNS_PER_WORKER runs. */
+const defaultWorkers = (runs: number) => Math.max(1, Math.min(availableParallelism(), Math.floor(runs / RUNS_PER_WORKER)));
+
 interface SubjectOptions {
   adapter?: string;
   exec?: string;
@@ -129,7 +138,7 @@ reportOptions(subjectOptions(
     .option('--seed <s>', 'seed for the generators, 0..4294967295 (default: new each time, printed)', seedValue)
     .option('--path <path>', "fast-check's path to one run of one scheme (printed beside a failure): replays that run and shrinks it")
     .option('--traces <dir>', 'where counterexamples are saved', 'traces/new')
-    .addOption(new Option('--workers <n>', 'worker threads making runs (same runs and verdicts for any number)').default(availableParallelism()).argParser(positiveInteger('--workers')))
+    .addOption(new Option('--workers <n>', `worker threads making runs (same runs and verdicts for any number; default: the cores, at most one per ${RUNS_PER_WORKER} runs per scheme)`).argParser(positiveInteger('--workers')))
     .option('--shard <i/n>', 'make only slice I of N of each campaign (merge the --report files with `steerspec merge`)', shardValue)
     .option('--report <file.json>', 'also write the results as JSON')
     .addOption(new Option('--parallel <n>', 'parallel runs: a prefix, then N branches (2..8) at once, checked for linearizability (docs/concurrency.md)').argParser(parallelValue)),
@@ -170,6 +179,9 @@ reportOptions(subjectOptions(
   console.log(`steerspec check: seed ${seed}, ${options.runs} runs per scheme${subject.describe ? `, subject ${subject.describe}` : ''}`);
   const interrupted = interrupts(subject);
   const campaigns: CampaignResult[] = [];
+  // A pool pays for itself only with more than one block to make; one pool serves every scheme's campaign.
+  const workers = Math.min(options.workers ?? defaultWorkers(options.runs), Math.ceil(options.runs / BLOCK));
+  const pool = workers > 1 && !options.path && options.parallel === undefined ? workerPool(workers, spec) : undefined;
   try {
     for (const scheme of chosen) {
       if (interrupted.signal) break;
@@ -181,8 +193,7 @@ reportOptions(subjectOptions(
         ...common,
         properties,
         landed: landedOf(scheme.name),
-        // A pool pays for itself only with more than one block to make.
-        ...(Math.min(options.workers, Math.ceil(options.runs / BLOCK)) > 1 && !options.path ? { executor: workerPool(Math.min(options.workers, Math.ceil(options.runs / BLOCK)), spec) } : {}),
+        ...(pool ? { executor: pool.executor } : {}),
         ...(options.shard ? { shard: options.shard } : {}),
       })).finally(bar.stop);
       campaigns.push(campaign);
@@ -190,6 +201,7 @@ reportOptions(subjectOptions(
       for (const { trace, error } of campaign.unsaved) console.error(`steerspec: could not save a trace (${error}); here it is whole:\n${JSON.stringify(trace)}`);
     }
   } finally {
+    await pool?.close();
     await subject.close();
   }
   const all = campaigns.flatMap((c) => c.results);

@@ -351,7 +351,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       });
       pending.add(task);
       void task.finally(() => pending.delete(task)).catch(() => {});
-      if (pending.size >= executor.size) await Promise.race(pending);
+      // The first block alone: a campaign that ends in it (a buggy subject's, most often) never makes a
+      // pool start a second worker and subject. A long campaign pays one block's wait.
+      if (start === starts[0] || pending.size >= executor.size) await Promise.race(pending);
     }
     await Promise.all(pending);
 
