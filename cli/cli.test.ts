@@ -50,7 +50,8 @@ describe('steerspec replay', () => {
   });
 });
 
-describe('steerspec check', () => {
+// Each test runs processes of its own in scratch folders: they run at once.
+describe.concurrent('steerspec check', () => {
   it('exits 2 on an unknown option, and 0 on --help', async () => {
     expect((await run('check', '--frobnicate')).code).toBe(2);
     expect((await run('check', '--runs', '0')).code).toBe(2);
@@ -85,7 +86,7 @@ describe('steerspec check', () => {
   });
 });
 
-describe('steerspec judge', () => {
+describe.concurrent('steerspec judge', () => {
   const log = (lines: unknown[]) => {
     const file = join(scratchDir(), 'server.jsonl');
     writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);

@@ -140,7 +140,7 @@ describe('reports', () => {
 });
 
 describe('the printed commands reproduce what they claim', () => {
-  it('the rerun line beside a failure makes the same failure', async () => {
+  it.concurrent('the rerun line beside a failure makes the same failure', async () => {
     const traces = scratchDir();
     // One property: the rerun line names it, and only its failure is shrunk (three would be, through the protocol).
     const first = await run(['check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--property', 'limits', '--runs', '300', '--seed', '11', '--traces', traces]);
@@ -153,7 +153,7 @@ describe('the printed commands reproduce what they claim', () => {
     expect(message(again.out)).toBe(message(first.out));
   });
 
-  it('two campaigns that find the same counterexample both keep the file they report', async () => {
+  it.concurrent('two campaigns that find the same counterexample both keep the file they report', async () => {
     const traces = scratchDir();
     const args = ['check', '--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 'reuserps', '--property', 'limits', '--runs', '300', '--seed', '7', '--traces', traces];
     const both = await Promise.all([run(args), run(args)]);
@@ -186,13 +186,14 @@ describe('the oracle failing', () => {
 });
 
 describe('interrupts', () => {
-  it.each([
+  // Both at once (each waits 3 s for its adapter to hang), each with a marker of its own.
+  it.concurrent.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('%s during a hanging adapter: partial table, a valid trace, exit %i, no adapter process left', async (signal, exitCode) => {
     const traces = scratchDir();
     mkdirSync(traces, { recursive: true });
-    const marker = `interrupt-test-${process.pid}`;
+    const marker = `interrupt-test-${process.pid}-${signal}`;
     const child = spawn('node', [cli, 'check', '--exec', `python3 adapters/fixtures/misbehaving.py hang 3 ${marker}`, '--timeout', '60000', ...quick, '--traces', traces], { cwd: root });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -12,7 +12,7 @@ const buggy = ['--adapter', 'adapters/fixtures/module-buggy.ts', '--scheme', 're
 // Progress lines (stderr, every 5 s when not on a terminal) depend on the machine's speed, not on the verdict.
 const verdict = (out: string, dir: string) => out.split(dir).join('DIR').replace(/\n.*seed 7, subject .*\n/, '\n').replace(/^\S+ \d+\/\d+ runs\n/gm, '');
 
-describe('--workers', () => {
+describe.concurrent('--workers', () => {
   it('gives the same output and the same saved traces with 1 and 2 workers', async () => {
     const [one, two] = [scratchDir(), scratchDir()];
     const a = await run(['check', ...buggy, '--workers', '1', '--traces', one, '--report', join(one, 'report.json')]);
@@ -28,7 +28,7 @@ describe('--workers', () => {
   });
 });
 
-describe('--shard and merge', () => {
+describe.concurrent('--shard and merge', () => {
   it('slices cover every run once, on block edges', () => {
     for (const [runs, of] of [[200, 3], [7, 4], [1000, 7]]) {
       const slices = Array.from({ length: of }, (_, i) => sliceOf(runs, { index: i + 1, of }));
