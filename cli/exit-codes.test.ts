@@ -186,15 +186,16 @@ describe('the oracle failing', () => {
 });
 
 describe('interrupts', () => {
-  // Both at once (each waits 3 s for its adapter to hang), each with a marker of its own.
+  // Both at once (each waits 3 s for its adapter to hang), each with a marker of its own. The second is made
+  // by a pool of two workers, each with its own adapter: the interrupt must end both.
   it.concurrent.each([
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const)('%s during a hanging adapter: partial table, a valid trace, exit %i, no adapter process left', async (signal, exitCode) => {
+    ['SIGINT', 'one thread', 130, quick],
+    ['SIGTERM', 'two workers', 143, ['--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--workers', '2']],
+  ] as const)('%s during a hanging adapter (%s): partial table, a valid trace, exit %i, no adapter process left', async (signal, _how, exitCode, campaign) => {
     const traces = scratchDir();
     mkdirSync(traces, { recursive: true });
     const marker = `interrupt-test-${process.pid}-${signal}`;
-    const child = spawn('node', [cli, 'check', '--exec', `python3 adapters/fixtures/misbehaving.py hang 3 ${marker}`, '--timeout', '60000', ...quick, '--traces', traces], { cwd: root });
+    const child = spawn('node', [cli, 'check', '--exec', `python3 adapters/fixtures/misbehaving.py hang 3 ${marker}`, '--timeout', '60000', ...campaign, '--traces', traces], { cwd: root });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
