@@ -186,8 +186,8 @@ describe('the oracle failing', () => {
 });
 
 describe('interrupts', () => {
-  // Both at once (each waits 3 s for its adapter to hang), each with a marker of its own. The second is made
-  // by a pool of two workers, each with its own adapter: the interrupt must end both.
+  // Both at once (each waits 3 s for its adapter to hang), each with a marker of its own. The second check
+  // has a pool: its first block is made on a worker thread, whose adapter the interrupt must end too.
   it.concurrent.each([
     ['SIGINT', 'one thread', 130, quick],
     ['SIGTERM', 'two workers', 143, ['--scheme', 'reuserps', '--runs', '300', '--seed', '7', '--workers', '2']],

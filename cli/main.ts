@@ -201,8 +201,11 @@ reportOptions(subjectOptions(
       for (const { trace, error } of campaign.unsaved) console.error(`steerspec: could not save a trace (${error}); here it is whole:\n${JSON.stringify(trace)}`);
     }
   } finally {
-    await pool?.close();
-    await subject.close();
+    try {
+      await pool?.close();
+    } finally {
+      await subject.close();
+    }
   }
   const all = campaigns.flatMap((c) => c.results);
   const code = interrupted.signal ? EXIT[interrupted.signal] : exitCodeOf(all);

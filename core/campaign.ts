@@ -179,7 +179,7 @@ export class Engine {
   }
 
   /** Makes one run; undefined when the subject declined its config. Throws only for the oracle's own errors. */
-  private async makeRun(config: unknown, commands: unknown[], onStep?: RunInput['onStep'], until?: string): Promise<RunResult | undefined> {
+  private async makeRun(config: unknown, commands: unknown[], onStep?: RunInput['onStep']): Promise<RunResult | undefined> {
     let instance: Instance;
     try {
       instance = await this.subject.start(this.scheme, config);
@@ -190,7 +190,7 @@ export class Engine {
       return { steps: [], failures: [], fault: { property: e.kind, index: -1, message: e.message, fault: e.kind }, evaluated: {}, readings: [] };
     }
     const { hash } = this.plan.capabilities;
-    return runSequence({ scheme: this.scheme, config, commands: hash ? commands : commands.map(withoutHash), implementation: instance, properties: this.checked, ...(onStep ? { onStep } : {}), ...(until ? { until } : {}) });
+    return runSequence({ scheme: this.scheme, config, commands: hash ? commands : commands.map(withoutHash), implementation: instance, properties: this.checked, ...(onStep ? { onStep } : {}) });
   }
 
   /** The record of one run, whatever happened in it. */
@@ -256,7 +256,7 @@ export class Engine {
         }
         let result: RunResult | undefined;
         try {
-          result = await this.makeRun(config, commands, undefined, name);
+          result = await this.makeRun(config, commands);
         } catch (e) {
           internal = { message: (e as Error).message };
           return true;

@@ -351,22 +351,6 @@ describe('one campaign checks every property on each run', () => {
     expect(made).toBeGreaterThan(0);
   });
 
-  it('a run told `until` a property ends at that property\'s first failure (a shrink candidate), and only there', async () => {
-    let value = 0;
-    const countingDown = { apply: () => ({ value: --value }) };
-    const run = (until?: string) => {
-      value = 0;
-      return runSequence({ scheme, config: { start: 0 }, commands: ticks(8), implementation: countingDown, properties: [below(-2), thirdTick], ...(until ? { until } : {}) });
-    };
-    // Both fail at the third tick (index 2): the run goes on to the end unless told to stop there.
-    expect((await run()).steps).toHaveLength(8);
-    const stopped = await run('never-below--2');
-    expect(stopped.steps).toHaveLength(3);
-    expect(stopped.failures.map((f) => [f.property, f.index])).toEqual([['never-below--2', 2], ['fewer-than-three-ticks', 2]]);
-    // A property that never fails does not end the run.
-    expect((await run('never-below--20')).steps).toHaveLength(8);
-  });
-
   // A subject counting up whose snapshot shows a wrong value from `from` on.
   const drifting = (from: number) => {
     let value = 0;

@@ -62,8 +62,6 @@ export interface RunInput {
   onStep?: (cmd: unknown, outcome: unknown, state: unknown) => void;
   /** Follow every reading to the end, so that `readings` lists all that explain the run. */
   allReadings?: boolean;
-  /** End the run at the first failure of this property: a shrink candidate needs nothing after it. */
-  until?: string;
 }
 
 type Check = (t: Transition<unknown, unknown, unknown, unknown>) => string | null;
@@ -234,7 +232,7 @@ export async function runSequence(input: RunInput): Promise<RunResult> {
           nextComparison = index + Math.max(1, Math.ceil(sizeOf(after) / SNAPSHOT_SPACING));
         }
       }
-      if (moves.length === 0 || (input.until !== undefined && failed.has(input.until))) return result;
+      if (moves.length === 0) return result;
       set = moves.map((m) => m.after);
       if (waiting.length > 0) since.push({ cmd, outcome });
     }
